@@ -1,0 +1,27 @@
+"""What the job store refuses, as exceptions the API turns into 4xx answers."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class: a request the store cannot honour."""
+
+
+class JobNotFound(StoreError):
+    pass
+
+
+class JobStateConflict(StoreError):
+    """The job is in a state that does not allow the operation (HTTP 409)."""
+
+
+class QuotaExceeded(StoreError):
+    """Too many queued or running jobs for one owner (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class IdempotencyConflict(StoreError):
+    """The idempotency key was used before with another request body (HTTP 422)."""

@@ -1,0 +1,190 @@
+"""What the API does to jobs: create, read, list, cancel. The worker's side is in lifecycle.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
+from core.store.tables import EpochRecord, Job, JobStatus, Owner, Weights
+from core.store.types import utcnow
+
+
+def create_job(
+    *,
+    session: Session,
+    owner_id: uuid.UUID,
+    spec: dict[str, Any],
+    max_queued: int,
+    init_from_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> tuple[Job, bool]:
+    """Insert and commit a queued job; returns (job, created). Nothing is sent to the broker here.
+
+    A repeated idempotency key with the same request hash returns the earlier job.
+    """
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, owner_id, idempotency_key, request_hash)
+        if earlier is not None:
+            return earlier, False
+    # Serialises one owner's submissions on PostgreSQL, so the quota holds under concurrency.
+    session.execute(select(Owner.id).where(Owner.id == owner_id).with_for_update())
+    queued = session.scalar(
+        select(func.count()).where(Job.owner_id == owner_id, Job.status == JobStatus.queued)
+    )
+    if (queued or 0) >= max_queued:
+        session.rollback()
+        raise QuotaExceeded(
+            f"owner has {max_queued} queued jobs, the most allowed; wait for some to start",
+            retry_after_s=60,
+        )
+    job = Job(
+        owner_id=owner_id,
+        spec=spec,
+        init_from_id=init_from_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        status=JobStatus.queued,
+    )
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two requests with one idempotency key raced; the other one's insert won.
+        session.rollback()
+        if idempotency_key is None:
+            raise
+        earlier = _by_idempotency_key(session, owner_id, idempotency_key, request_hash)
+        if earlier is None:
+            raise
+        return earlier, False
+    return job, True
+
+
+def _by_idempotency_key(
+    session: Session, owner_id: uuid.UUID, key: str, request_hash: str | None
+) -> Job | None:
+    job = session.scalar(select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key))
+    if job is not None and job.request_hash != request_hash:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used with a different request body; use a new key"
+        )
+    return job
+
+
+def get_job(*, session: Session, owner_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """The owner's job; another owner's job is reported as missing."""
+    job = session.get(Job, job_id)
+    if job is None or job.owner_id != owner_id:
+        raise JobNotFound(f"no job {job_id}")
+    return job
+
+
+def list_jobs(
+    *,
+    session: Session,
+    owner_id: uuid.UUID,
+    limit: int,
+    status: JobStatus | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Job]:
+    """The owner's jobs, newest first; `before` is the (created_at, id) of the last one seen."""
+    query = select(Job).where(Job.owner_id == owner_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if before is not None:
+        created_at, job_id = before
+        query = query.where(
+            (Job.created_at < created_at) | ((Job.created_at == created_at) & (Job.id < job_id))
+        )
+    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def delete_unsent_job(*, session: Session, job_id: uuid.UUID) -> None:
+    """Undo a submission whose message could not reach the broker, so no job is half-made."""
+    session.execute(
+        delete(Job).where(
+            Job.id == job_id, Job.status == JobStatus.queued, Job.enqueued_at.is_(None)
+        )
+    )
+    session.commit()
+
+
+def mark_enqueued(*, session: Session, job_id: uuid.UUID) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
+    session.commit()
+
+
+def request_cancel(*, session: Session, job: Job) -> Job:
+    """Queued: cancelled at once. Running: flagged; the worker stops between two batches."""
+    now = utcnow()
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.queued)
+        .values(status=JobStatus.cancelled, cancel_requested=True, finished_at=now)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        flagged = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.running)
+            .values(cancel_requested=True)
+        )
+        if flagged.rowcount == 0:  # type: ignore[attr-defined]
+            session.rollback()
+            session.refresh(job)
+            raise JobStateConflict(f"job {job.id} is already {job.status.value}; nothing to cancel")
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+def latest_metrics(*, session: Session, job_id: uuid.UUID) -> EpochRecord | None:
+    return session.scalar(
+        select(EpochRecord)
+        .where(EpochRecord.job_id == job_id)
+        .order_by(EpochRecord.epoch.desc())
+        .limit(1)
+    )
+
+
+def epoch_metrics(*, session: Session, job_id: uuid.UUID) -> list[EpochRecord]:
+    return list(
+        session.scalars(
+            select(EpochRecord).where(EpochRecord.job_id == job_id).order_by(EpochRecord.epoch)
+        )
+    )
+
+
+def weights_info(*, session: Session, job_id: uuid.UUID) -> tuple[int, str] | None:
+    """(size, sha256) of the job's weights, without loading them."""
+    return (
+        session.execute(select(Weights.size, Weights.sha256).where(Weights.job_id == job_id))
+        .tuples()
+        .first()
+    )
+
+
+def iter_weights(
+    *, session: Session, job_id: uuid.UUID, size: int, chunk: int = 1 << 20
+) -> Iterator[bytes]:
+    """The weights in chunks, read with substr so a large file never sits whole in memory."""
+    for start in range(0, size, chunk):
+        # SQL substr is 1-based on both PostgreSQL and SQLite.
+        part = session.scalar(
+            select(func.substr(Weights.data, start + 1, chunk)).where(Weights.job_id == job_id)
+        )
+        if part is None:
+            return
+        yield bytes(part)
+
+
+def load_weights(*, session: Session, job_id: uuid.UUID) -> bytes | None:
+    return session.scalar(select(Weights.data).where(Weights.job_id == job_id))

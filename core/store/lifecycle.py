@@ -1,0 +1,302 @@
+"""What workers do to jobs: claim under a lease, heartbeat, save progress, finish, hand back.
+
+Every write after the claim names the lease and changes nothing when the lease is no longer
+held, so a stale copy of a job (a second delivery, a worker thought dead) cannot write.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Owner, Weights
+from core.store.types import utcnow
+
+
+class LeaseLost(Exception):
+    """The job was taken from this worker (cancelled, reaped or finished elsewhere)."""
+
+
+class ClaimRefused(enum.Enum):
+    not_queued = "not_queued"  # already claimed, finished or cancelled: drop the message
+    owner_busy = "owner_busy"  # the owner's running cap is reached: try again later
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: uuid.UUID
+    lease_id: uuid.UUID
+    attempt: int  # 1 for the first delivery that ran
+    spec: dict[str, Any]
+    init_from_id: uuid.UUID | None
+    run_seconds: float  # training time spent by earlier attempts
+
+
+def claim_job(
+    *, session: Session, job_id: uuid.UUID, worker: str, max_running_per_owner: int
+) -> Claim | ClaimRefused:
+    """Move a queued job to running in one atomic update, with a fresh lease."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != JobStatus.queued or job.cancel_requested:
+        session.rollback()
+        return ClaimRefused.not_queued
+    # Serialises one owner's claims on PostgreSQL, so the running cap holds across workers.
+    session.execute(select(Owner.id).where(Owner.id == job.owner_id).with_for_update())
+    running = session.scalar(
+        select(func.count()).where(Job.owner_id == job.owner_id, Job.status == JobStatus.running)
+    )
+    if (running or 0) >= max_running_per_owner:
+        session.rollback()
+        return ClaimRefused.owner_busy
+    lease_id = uuid.uuid4()
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.queued, Job.cancel_requested.is_(False))
+        .values(
+            status=JobStatus.running,
+            attempts=Job.attempts + 1,
+            lease_id=lease_id,
+            worker=worker,
+            heartbeat_at=now,
+            started_at=func.coalesce(Job.started_at, now),
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return ClaimRefused.not_queued
+    session.commit()
+    session.refresh(job)
+    return Claim(
+        job_id=job.id,
+        lease_id=lease_id,
+        attempt=job.attempts,
+        spec=dict(job.spec),
+        init_from_id=job.init_from_id,
+        run_seconds=job.run_seconds,
+    )
+
+
+def _hold(
+    session: Session, job_id: uuid.UUID, lease_id: uuid.UUID, values: dict[str, Any] | None = None
+) -> None:
+    """Update the job under its lease (locking the row until commit) or raise LeaseLost."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_id == lease_id, Job.status == JobStatus.running)
+        .values(heartbeat_at=utcnow(), **(values or {}))
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise LeaseLost(f"job {job_id} is no longer held by lease {lease_id}")
+
+
+def heartbeat(*, session: Session, job_id: uuid.UUID, lease_id: uuid.UUID) -> bool:
+    """Renew the lease; returns whether a cancel was requested."""
+    _hold(session, job_id, lease_id)
+    session.commit()
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def save_progress(
+    *,
+    session: Session,
+    job_id: uuid.UUID,
+    lease_id: uuid.UUID,
+    checkpoint: bytes,
+    epoch: int,
+    batch: int,
+    run_seconds: float,
+    metrics: dict[str, float] | None = None,
+) -> None:
+    """Store a checkpoint, and at an epoch's end its metrics, in one transaction.
+
+    A resumed run that repeats an epoch replaces that epoch's record, so there is one per epoch.
+    """
+    values: dict[str, Any] = {"run_seconds": run_seconds}
+    if metrics is not None:
+        values["epochs_done"] = epoch
+    _hold(session, job_id, lease_id, values)
+    if metrics is not None:
+        session.execute(
+            delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch >= epoch)
+        )
+        session.add(EpochRecord(job_id=job_id, **metrics))
+    session.merge(
+        Checkpoint(
+            job_id=job_id,
+            epoch=epoch,
+            batch=batch,
+            data=checkpoint,
+            size=len(checkpoint),
+            saved_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def load_checkpoint(*, session: Session, job_id: uuid.UUID) -> bytes | None:
+    return session.scalar(select(Checkpoint.data).where(Checkpoint.job_id == job_id))
+
+
+def finish_job(
+    *,
+    session: Session,
+    job_id: uuid.UUID,
+    lease_id: uuid.UUID,
+    weights: bytes,
+    sha256: str,
+    run_seconds: float,
+    final_test_accuracy: float | None,
+    final_test_loss: float | None,
+    best_test_accuracy: float | None,
+    best_epoch: int | None,
+    results: dict[str, Any],
+) -> None:
+    """Store the weights and results and mark the job succeeded, atomically."""
+    _hold(
+        session,
+        job_id,
+        lease_id,
+        {
+            "status": JobStatus.succeeded,
+            "finished_at": utcnow(),
+            "lease_id": None,
+            "run_seconds": run_seconds,
+            "final_test_accuracy": final_test_accuracy,
+            "final_test_loss": final_test_loss,
+            "best_test_accuracy": best_test_accuracy,
+            "best_epoch": best_epoch,
+            "results": results,
+        },
+    )
+    session.merge(Weights(job_id=job_id, data=weights, size=len(weights), sha256=sha256))
+    # The checkpoint has served its purpose; the weights are the result.
+    session.execute(delete(Checkpoint).where(Checkpoint.job_id == job_id))
+    session.commit()
+
+
+def end_job(
+    *,
+    session: Session,
+    job_id: uuid.UUID,
+    lease_id: uuid.UUID,
+    status: JobStatus,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    run_seconds: float | None = None,
+) -> None:
+    """End a held job as failed or cancelled (its last checkpoint is kept)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": utcnow(),
+        "lease_id": None,
+        "error_code": error_code,
+        "error_message": error_message,
+    }
+    if run_seconds is not None:
+        values["run_seconds"] = run_seconds
+    _hold(session, job_id, lease_id, values)
+    session.commit()
+
+
+def release_job(
+    *, session: Session, job_id: uuid.UUID, lease_id: uuid.UUID, run_seconds: float
+) -> None:
+    """Hand a job back to the queue after a graceful stop; the stop does not count as an attempt."""
+    _hold(
+        session,
+        job_id,
+        lease_id,
+        {
+            "status": JobStatus.queued,
+            "lease_id": None,
+            "worker": None,
+            "enqueued_at": None,
+            "attempts": Job.attempts - 1,
+            "run_seconds": run_seconds,
+        },
+    )
+    session.commit()
+
+
+def abandon_job(
+    *,
+    session: Session,
+    job_id: uuid.UUID,
+    lease_id: uuid.UUID | None,
+    max_attempts: int,
+    reason: str,
+    stale_before: datetime | None = None,
+) -> JobStatus | None:
+    """A job whose worker died: back to the queue, or failed once it has used its attempts.
+
+    The caller names the lease it saw die, or (the reaper) a heartbeat time that counts as dead.
+    Returns the new status, or None when the job was not running under that lease.
+    """
+    job = session.get(Job, job_id)
+    if job is None or job.status != JobStatus.running:
+        session.rollback()
+        return None
+    if lease_id is not None:
+        held = Job.lease_id == lease_id
+    elif stale_before is not None:
+        held = Job.heartbeat_at < stale_before
+    else:
+        raise ValueError("abandon_job needs lease_id or stale_before")
+    if job.cancel_requested:
+        status = JobStatus.cancelled
+        values: dict[str, Any] = {"finished_at": utcnow()}
+    elif job.attempts >= max_attempts:
+        status = JobStatus.failed
+        values = {
+            "finished_at": utcnow(),
+            "error_code": "worker_lost",
+            "error_message": (
+                f"the job stopped its worker {job.attempts} times ({reason}); "
+                "it may need more memory than a worker has, or a smaller batch size"
+            ),
+        }
+    else:
+        status, values = JobStatus.queued, {"enqueued_at": None}
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.running, held)
+        .values(status=status, lease_id=None, worker=None, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return None
+    session.commit()
+    return status
+
+
+def stale_jobs(*, session: Session, stale_before: datetime) -> list[uuid.UUID]:
+    """Running jobs whose last heartbeat is older than `stale_before`."""
+    return list(
+        session.scalars(
+            select(Job.id).where(Job.status == JobStatus.running, Job.heartbeat_at < stale_before)
+        )
+    )
+
+
+def undispatched_jobs(*, session: Session, older_than_s: float) -> list[uuid.UUID]:
+    """Queued jobs that no message is known to carry (the outbox), oldest first."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    return list(
+        session.scalars(
+            select(Job.id)
+            .where(
+                Job.status == JobStatus.queued,
+                Job.enqueued_at.is_(None),
+                Job.created_at < cutoff,
+            )
+            .order_by(Job.created_at)
+        )
+    )
