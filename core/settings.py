@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.store.db import normalize_url
+
 VAR_DIR = Path("var")
 
 
@@ -53,11 +55,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _psycopg3_driver(cls, url: str) -> str:
-        # The usual postgresql:// form would pick psycopg2, which is not installed.
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        return normalize_url(url)
 
 
 @lru_cache

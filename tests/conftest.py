@@ -21,8 +21,5 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     else:
         with fresh_postgres_database() as url:
-            from core.settings import Settings
-
-            url = Settings(database_url=url).database_url
             upgrade(url)
             yield url

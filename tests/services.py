@@ -44,9 +44,9 @@ def fresh_postgres_database() -> Iterator[str]:
     try:
         yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
-        from core.store.db import get_engine
+        from core.store.db import _engine
 
-        get_engine.cache_clear()
+        _engine.cache_clear()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -1,0 +1,47 @@
+"""What the API (producer) and the workers (consumers) must agree on about the broker.
+
+Plain values only: the API and the worker each build their own Celery app from these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+
+TRAIN_TASK = "worker.train_job"  # sent by name, so the API never imports the worker
+TRAIN_QUEUE = "training"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings shared by producer and consumer."""
+    options: dict[str, Any] = {}
+    url = settings.broker_url
+    if url.startswith("filesystem://"):
+        # kombu's filesystem transport: a folder instead of a server (the embedded set-up).
+        folder = Path(url.removeprefix("filesystem://") or "var/broker")
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.1,  # seconds; dispatch latency on an idle worker
+        }
+        url = "filesystem://"
+    elif url.startswith(("redis://", "rediss://")):
+        # Claims in the database make a second delivery harmless, so the visibility timeout
+        # only bounds how long an unacknowledged message waits; a day keeps redeliveries rare.
+        options = {"visibility_timeout": 24 * 3600}
+    return {
+        "broker_url": url,
+        "broker_transport_options": options,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": TRAIN_QUEUE,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_backend": None,  # results live in the database
+        "task_ignore_result": True,
+    }
