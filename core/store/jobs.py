@@ -165,11 +165,10 @@ def epoch_metrics(*, session: Session, job_id: uuid.UUID) -> list[EpochRecord]:
 
 def weights_info(*, session: Session, job_id: uuid.UUID) -> tuple[int, str] | None:
     """(size, sha256) of the job's weights, without loading them."""
-    return (
-        session.execute(select(Weights.size, Weights.sha256).where(Weights.job_id == job_id))
-        .tuples()
-        .first()
-    )
+    row = session.execute(
+        select(Weights.size, Weights.sha256).where(Weights.job_id == job_id)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def iter_weights(
