@@ -21,12 +21,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if url.startswith("filesystem://"):
         # kombu's filesystem transport: a folder instead of a server (the embedded set-up).
         folder = Path(url.removeprefix("filesystem://") or "var/broker")
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # exchange tables; default is ./control
             "store_processed": False,
             "polling_interval": 0.1,  # seconds; dispatch latency on an idle worker
         }
