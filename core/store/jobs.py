@@ -155,6 +155,26 @@ def latest_metrics(*, session: Session, job_id: uuid.UUID) -> EpochRecord | None
     )
 
 
+def latest_metrics_of(
+    *, session: Session, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, EpochRecord]:
+    """The latest epoch record of each of several jobs, in one query (for a page of jobs)."""
+    if not job_ids:
+        return {}
+    last = (
+        select(EpochRecord.job_id, func.max(EpochRecord.epoch).label("epoch"))
+        .where(EpochRecord.job_id.in_(job_ids))
+        .group_by(EpochRecord.job_id)
+        .subquery()
+    )
+    records = session.scalars(
+        select(EpochRecord).join(
+            last, (EpochRecord.job_id == last.c.job_id) & (EpochRecord.epoch == last.c.epoch)
+        )
+    )
+    return {record.job_id: record for record in records}
+
+
 def epoch_metrics(*, session: Session, job_id: uuid.UUID) -> list[EpochRecord]:
     return list(
         session.scalars(

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHITECTURES = ("resnet", "plain")
-SHORTCUTS = ("A", "B")
+from core.trainer.config import ARCHITECTURES, SHORTCUTS
+
+CLASSIFIER = "fc"  # the layer frozen_base trains (and may resize); everything else is the base
 STAGE_WIDTHS = (16, 32, 64)  # filters on 32x32, 16x16 and 8x8 maps (section 4.2)
 
 
 def blocks_per_stage(depth: int) -> int:
     """n for depth = 6n + 2; a ValueError for any other depth."""
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(f"depth must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, ...), got {depth!r}")
+        raise ValueError(
+            f"depth must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, ...), got {depth!r}"
+        )
     return (depth - 2) // 6
 
 
@@ -73,10 +78,14 @@ class CifarResNet(nn.Module):
 
     mean: torch.Tensor
     std: torch.Tensor
+    residual: torch.Tensor
 
     def __init__(self, depth: int, num_classes: int, *, residual: bool, shortcut: str) -> None:
         super().__init__()
         n = blocks_per_stage(depth)
+        # A ResNet with option A and its plain twin have the same parameter names; this buffer
+        # tells their weights files apart (checked in _load_from_state_dict).
+        self.register_buffer("residual", torch.tensor(residual))
         # Identity until the trainer sets the training set's statistics (set_normalization).
         self.register_buffer("mean", torch.zeros(1, 3, 1, 1))
         self.register_buffer("std", torch.ones(1, 3, 1, 1))
@@ -98,6 +107,27 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(STAGE_WIDTHS[-1], num_classes)
         for module in self.modules():
             init_module(module)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        stored = state_dict.get(prefix + "residual")
+        if isinstance(stored, torch.Tensor) and bool(stored) != bool(self.residual):
+            kinds = {True: "resnet", False: "plain"}
+            error_msgs.append(
+                f"the weights are of a {kinds[bool(stored)]} network, "
+                f"this model is a {kinds[bool(self.residual)]} network"
+            )
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
@@ -129,7 +159,9 @@ def build_model(
     changes) only matters for "resnet"; a plain net has no shortcuts at all.
     """
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
+        raise ValueError(
+            f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}"
+        )
     if shortcut not in SHORTCUTS:
         raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
@@ -147,8 +179,3 @@ def set_normalization(model: CifarResNet, mean: torch.Tensor, std: torch.Tensor)
     with torch.no_grad():
         model.mean.copy_(mean.reshape(1, 3, 1, 1))
         model.std.copy_(std.reshape(1, 3, 1, 1))
-
-
-def classifier_prefix() -> str:
-    """State-dict prefix of the layer that frozen_base trains and may resize."""
-    return "fc."

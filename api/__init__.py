@@ -1,0 +1,1 @@
+"""The HTTP API: submit training jobs, follow them, download the weights. Imports no torch."""

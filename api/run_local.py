@@ -1,0 +1,192 @@
+"""`make run`: the API and one worker on this machine, with one command.
+
+Applies the migrations, makes sure an API key for the owner `local` exists (kept in
+`var/local-api-key`, mode 0600), prints where things are, then runs uvicorn and a Celery worker
+as child processes until Ctrl-C (or SIGTERM), which stops both; if one of them dies, the other
+is stopped too and the exit status is non-zero. The settings are the usual ones: embedded
+defaults (SQLite, kombu's filesystem broker, datasets in var/data), or DATABASE_URL, BROKER_URL
+and DATA_DIR pointing at PostgreSQL, Redis and a shared folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from kombu.utils.url import maybe_sanitize_url
+from sqlalchemy import make_url
+
+from core.broker import TRAIN_QUEUE
+from core.settings import VAR_DIR, Settings, get_settings
+from core.store.db import session_scope
+from core.store.keys import authenticate, create_key
+from core.store.migrate import upgrade
+
+log = logging.getLogger("api.run_local")
+
+KEY_FILE = VAR_DIR / "local-api-key"
+LOCAL_OWNER = "local"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+READY_TIMEOUT_S = 60.0
+
+
+def local_key(settings: Settings, path: Path = KEY_FILE) -> str:
+    """The key kept in `path` if the database still knows it, else a new one written there."""
+    if path.is_file():
+        kept = path.read_text().strip()
+        with session_scope(settings.database_url) as session:
+            if kept and authenticate(session=session, key=kept) is not None:
+                return kept
+        log.info("the key in %s is not in this database; creating another", path)
+    with session_scope(settings.database_url) as session:
+        _, key = create_key(session=session, owner_name=LOCAL_OWNER)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created with 0600 from the start: a key readable by others for an instant is still leaked.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(key + "\n")
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return key
+
+
+def banner(settings: Settings, url: str, key: str) -> str:
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    example = (
+        f"curl -s -X POST {url}/jobs -H 'Authorization: Bearer {key}' "
+        "-H 'Content-Type: application/json' "
+        """-d '{"architecture": "resnet", "depth": 20, "epochs": 1}'"""
+    )
+    return "\n".join(
+        [
+            "CIFAR ResNet training service",
+            f"  API:      {url}",
+            f"  docs:     {url}/docs",
+            f"  API key:  {key}",
+            f"            (owner {LOCAL_OWNER!r}, kept in {KEY_FILE})",
+            f"  database: {database}",
+            f"  broker:   {maybe_sanitize_url(settings.broker_url)}",
+            f"  datasets: {settings.data_dir}",
+            f"  try:      {example}",
+            "Ctrl-C stops the API and the worker.",
+        ]
+    )
+
+
+def _die_with_this_process() -> None:
+    # Runs between fork and exec of a child; safe because this process starts no threads
+    # before its children. SIGTERM, not SIGKILL: if this runner is killed, the worker still
+    # hands its job back.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def commands(host: str, port: int) -> dict[str, list[str]]:
+    python = sys.executable
+    return {
+        "api": [python, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port)],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "worker.app",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            TRAIN_QUEUE,
+            "-n",
+            "local@%h",
+            "--loglevel=INFO",
+            # One worker, no peers: skip the start-up exchange with other workers.
+            "--without-gossip",
+            "--without-mingle",
+        ],
+    }
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host if host != "0.0.0.0" else "127.0.0.1", port), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+def supervise(children: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> str | None:
+    """Wait until `stop` is set (None) or a child exits (its name)."""
+    while not stop.wait(0.2):
+        for name, child in children.items():
+            if child.poll() is not None:
+                return name
+    return None
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]], grace_s: float) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + grace_s
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %g s; killing it", name, grace_s)
+            child.kill()
+            child.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.run_local", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address the API listens on")
+    parser.add_argument("--port", type=int, default=8000, help="port the API listens on")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    key = local_key(settings)
+    url = f"http://{args.host}:{args.port}"
+    print(banner(settings, url, key), flush=True)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for name, command in commands(args.host, args.port).items():
+        children[name] = subprocess.Popen(command, preexec_fn=_die_with_this_process)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not stop.is_set() and children["api"].poll() is None:
+        if _listening(args.host, args.port):
+            print(f"ready: {url} (docs: {url}/docs)", flush=True)
+            break
+        if time.monotonic() > deadline:
+            log.warning("the API is not listening on %s after %g s", url, READY_TIMEOUT_S)
+            break
+        time.sleep(0.2)
+
+    died = supervise(children, stop)
+    if died is not None:
+        log.error("the %s exited with status %s; stopping", died, children[died].returncode)
+    # The worker may need the grace period to hand its job back, and a little more to exit.
+    stop_children(children, settings.shutdown_grace_s + 10)
+    return 1 if died is not None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""`make run` (`python -m api.run_local`) on a fresh machine's embedded defaults: SQLite and the
+filesystem broker under var/, one worker, and the key it prints; HTTP only, then Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.run_local import local_key
+from core.settings import Settings
+from core.store.migrate import upgrade
+from tests.e2e.conftest import check_trained_job, client, submit, wait_job
+from tests.processes import (
+    Proc,
+    Processes,
+    children,
+    cmdline,
+    free_port,
+    pid_alive,
+    service_env,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Processes:
+    started = Processes(tmp_path / "logs")
+    yield started  # type: ignore[misc]
+    started.stop_all()
+
+
+def _start(processes: Processes, home: Path) -> tuple[Proc, str, str]:
+    """Start `python -m api.run_local` in `home`; its process, base URL and printed key."""
+    # The defaults, not this machine's settings: no DATABASE_URL, BROKER_URL, DATA_DIR, ...
+    env = {
+        name: value
+        for name, value in service_env({}).items()
+        if name.lower() not in Settings.model_fields
+    }
+    # No network in tests: the generated files are already in var/data.
+    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu")
+    port = free_port()
+    proc = processes.start(
+        "make-run",
+        [sys.executable, "-m", "api.run_local", "--port", str(port)],
+        env=env,
+        cwd=home,
+    )
+    wait_for(
+        lambda: "ready:" in proc.log.read_text() or not proc.alive(),
+        timeout=90,
+        what="make run to be ready",
+        diagnose=proc.output,
+    )
+    assert proc.alive(), proc.output()
+    found = re.search(r"API key:\s+(\S+)", proc.log.read_text())
+    assert found is not None, proc.output()
+    return proc, f"http://127.0.0.1:{port}", found[1]
+
+
+@pytest.fixture
+def home(tmp_path: Path, cifar_dir: Path) -> Path:
+    """A fresh working directory whose var/data already holds the CIFAR-10 files."""
+    home = tmp_path / "home"
+    shutil.copytree(cifar_dir, home / "var" / "data")
+    return home
+
+
+def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: Path) -> None:
+    run, base_url, key = _start(processes, home)
+    key_file = home / "var" / "local-api-key"
+    assert key_file.read_text().strip() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert (home / "var" / "service.db").is_file()
+    started = children(run.pid)
+    assert any("uvicorn" in cmdline(pid) for pid in started)
+    assert any("celery" in cmdline(pid) for pid in started)
+
+    with client(base_url, key) as http:
+        job_id = submit(http)
+        job = wait_job(http, job_id, diagnose=processes.diagnose)
+        check_trained_job(http, job_id, job, home / "var" / "data")
+
+    # Ctrl-C in a terminal signals the whole foreground process group.
+    os.killpg(run.pid, signal.SIGINT)
+    assert run.wait(timeout=60) == 0, run.output()
+    assert not [pid for pid in started if pid_alive(pid)]
+
+
+def test_make_run_stops_worker_and_fails_when_api_dies(processes: Processes, home: Path) -> None:
+    run, _, _ = _start(processes, home)
+    [api] = [pid for pid in children(run.pid) if "uvicorn" in cmdline(pid)]
+    [worker] = [pid for pid in children(run.pid) if "celery" in cmdline(pid)]
+    os.kill(api, signal.SIGKILL)
+    assert run.wait(timeout=60) == 1, run.output()
+    assert not pid_alive(worker)
+    assert "the api exited" in run.log.read_text()
+
+
+def test_local_key_is_kept_private_and_reused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    path = tmp_path / "var" / "local-api-key"
+    key = local_key(settings, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert local_key(settings, path) == key
+
+
+def test_local_key_is_replaced_when_database_does_not_know_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    path = tmp_path / "local-api-key"
+    path.write_text("crs_from_a_deleted_database\n")
+    path.chmod(0o644)
+    key = local_key(settings, path)
+    assert key != "crs_from_a_deleted_database"
+    assert path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

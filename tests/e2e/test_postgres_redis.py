@@ -1,0 +1,130 @@
+"""The production set-up end to end: PostgreSQL, Redis, the API under uvicorn and a real Celery
+worker (`celery -A worker.app worker --pool=solo`), all processes started here; HTTP only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.store.db import session_scope
+from core.store.keys import create_key
+from core.store.migrate import upgrade
+from tests.e2e.conftest import check_trained_job, client, submit, wait_job
+from tests.processes import (
+    Proc,
+    Processes,
+    RedisServer,
+    start_api,
+    start_worker,
+    wait_for,
+    wait_worker_ready,
+)
+from tests.services import fresh_postgres_database
+from tests.worker.builders import make_settings, worker_env
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Deployment:
+    http: httpx.Client
+    worker: Proc
+    processes: Processes
+    data_dir: Path
+    broker_url: str
+
+    def diagnose(self) -> str:
+        return self.processes.diagnose()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, cifar_dir: Path) -> Iterator[Deployment]:
+    processes = Processes(tmp_path_factory.mktemp("e2e-logs"))
+    try:
+        # A Redis server of this module's own: a database index on the shared one is one other
+        # tests and benchmarks may pick too.
+        redis_server = RedisServer(processes, tmp_path_factory.mktemp("redis"))
+        redis_server.start()
+        broker = redis_server.url()
+        with fresh_postgres_database() as url:
+            upgrade(url)
+            env = worker_env(make_settings(url, cifar_dir, broker_url=broker))
+            worker = start_worker(processes, "worker", env)
+            _, base_url = start_api(processes, env)
+            wait_worker_ready(worker)
+            with session_scope(url) as session:
+                _, key = create_key(session=session, owner_name="e2e")
+            with client(base_url, key) as http:
+                yield Deployment(http, worker, processes, cifar_dir, broker)
+            processes.stop_all()  # before the database is dropped
+    finally:
+        processes.stop_all()
+
+
+def test_job_trains_to_the_accuracy_it_reports(deployment: Deployment) -> None:
+    job_id = submit(deployment.http)
+    job = wait_job(deployment.http, job_id, diagnose=deployment.diagnose)
+    check_trained_job(deployment.http, job_id, job, deployment.data_dir)
+    assert job["attempts"] == 1
+    # The worker's own process never loaded torch: only its training processes did.
+    maps = Path(f"/proc/{deployment.worker.pid}/maps").read_text()
+    assert "libtorch" not in maps
+
+
+def test_job_without_dataset_fails_naming_files_and_remedy(deployment: Deployment) -> None:
+    # The worker's data folder holds CIFAR-10 only.
+    job_id = submit(deployment.http, dataset="cifar100")
+    job = wait_job(deployment.http, job_id, diagnose=deployment.diagnose)
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "dataset_missing"
+    message = job["error"]["message"]
+    assert str(deployment.data_dir.resolve() / "cifar-100-python") in message
+    assert "DOWNLOAD_DATASETS=true" in message
+
+
+def test_cancel_stops_running_job_and_queued_job_never_runs(deployment: Deployment) -> None:
+    http = deployment.http
+    running = submit(http, epochs=100)
+    wait_job(http, running, ("running",), diagnose=deployment.diagnose)
+    queued = submit(http)  # the one worker is busy: this one waits
+
+    answer = http.post(f"/jobs/{queued}/cancel")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "cancelled"
+
+    answer = http.post(f"/jobs/{running}/cancel")
+    assert answer.status_code == 202, answer.text
+    stopped = wait_job(http, running, timeout=60, diagnose=deployment.diagnose)
+    assert stopped["status"] == "cancelled"
+    assert stopped["progress"]["epochs_done"] < 100
+
+    # The worker then takes the cancelled job's message and drops it.
+    never = wait_job(http, queued)
+    assert (never["status"], never["attempts"], never["started_at"]) == ("cancelled", 0, None)
+    _wait_log(deployment.worker, f"job {queued}: not queued")
+
+
+def _wait_log(proc: Proc, needle: str) -> None:
+    wait_for(
+        lambda: needle in proc.log.read_text(errors="replace"),
+        timeout=30,
+        what=f"{needle!r} in the log of {proc.name}",
+        diagnose=proc.output,
+    )
+
+
+def test_unknown_job_id_is_not_found_for_the_worker_either(deployment: Deployment) -> None:
+    # A message for a job that does not exist (a deleted row) is dropped, the worker goes on.
+    from api.queue import JobQueue
+    from core.settings import Settings
+
+    ghost = uuid.uuid4()
+    producer = Settings(_env_file=None, broker_url=deployment.broker_url)  # type: ignore[call-arg]
+    JobQueue(producer).send(ghost)
+    _wait_log(deployment.worker, f"job {ghost}: not queued")
+    assert deployment.worker.alive()

@@ -1,0 +1,57 @@
+"""The broker goes away: queued messages survive a restart, and a submission it cannot take
+creates nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core.store.db import session_scope
+from core.store.tables import Job, JobStatus
+from tests.faults.conftest import SPEC, Service
+from tests.processes import RedisServer
+
+pytestmark = pytest.mark.slow
+
+
+def test_redis_restart_loses_no_job(service: Service, redis_server: RedisServer) -> None:
+    """Redis (append-only file, as in production) restarts while one job runs and two wait;
+    the API's and the worker's connections to it are cut and must be made again."""
+    service.api()
+    worker = service.worker("w1")
+    job_ids = [service.submit(epochs=2, seed=seed) for seed in (1, 2, 3)]
+    service.wait_job(
+        job_ids[0], lambda job: job.epochs_done >= 1, timeout=120, what="its first epoch"
+    )
+    assert [service.job(j).status for j in job_ids[1:]] == [JobStatus.queued] * 2
+
+    redis_server.restart()
+    job_ids.append(service.submit(epochs=1, seed=4))  # through the API's new connection
+
+    for job_id in job_ids:
+        job = service.wait_done(job_id, timeout=120)
+        assert job.status == JobStatus.succeeded, service.describe(job_id)
+        assert job.attempts == 1
+        assert service.epochs(job_id) == list(range(1, job.spec["epochs"] + 1))
+    assert worker.alive()
+
+
+def test_submit_while_broker_down_answers_503_and_creates_nothing(
+    service: Service, redis_server: RedisServer
+) -> None:
+    service.api()
+    redis_server.stop()
+    with service.client() as client:
+        refused = client.post("/jobs", json=SPEC, headers={"Idempotency-Key": "while-down"})
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "queue_unavailable"
+        assert "Retry-After" in refused.headers
+        with session_scope(service.database_url) as session:
+            assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+        redis_server.start()
+        # The same key again: the failed attempt left nothing behind to collide with.
+        accepted = client.post("/jobs", json=SPEC, headers={"Idempotency-Key": "while-down"})
+        assert accepted.status_code == 201, accepted.text
+    job = service.job(accepted.json()["id"])
+    assert job.status == JobStatus.queued and job.enqueued_at is not None

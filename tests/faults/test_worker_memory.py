@@ -1,0 +1,71 @@
+"""A long-lived worker: ten jobs in a row leave its main process as they found it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from core.store.tables import JobStatus
+from tests.faults.conftest import Service, log_lines
+from tests.processes import Proc, children, rss_kib, wait_for
+
+pytestmark = pytest.mark.slow
+log = logging.getLogger(__name__)
+
+JOBS = 10
+# Python's allocator keeps some freed arenas and logging buffers grow a little: allow 4 MiB.
+RSS_SLACK_KIB = 4096
+
+
+def _idle_after(worker: Proc, tasks: int) -> None:
+    """Wait until the worker has finished `tasks` tasks and settled."""
+    wait_for(
+        lambda: len(log_lines(worker, "Task worker.train_job", "succeeded in")) >= tasks,
+        timeout=60,
+        what=f"{tasks} tasks to end",
+        diagnose=worker.output,
+    )
+    time.sleep(1.0)  # a reaper pass or two
+
+
+def _threads_and_fds(pid: int) -> tuple[int, int]:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    threads = next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+    return threads, len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def test_ten_jobs_in_a_row_return_worker_memory_to_its_level(service: Service) -> None:
+    service.api()
+    worker = service.worker("w1")
+    # One job first: imports and pools that any first job creates are not a leak.
+    warm_up = service.submit(epochs=1)
+    assert service.wait_done(warm_up, timeout=120).status == JobStatus.succeeded
+    _idle_after(worker, 1)
+    before = rss_kib(worker.pid)
+    threads_before, fds_before = _threads_and_fds(worker.pid)
+
+    job_ids = [service.submit(epochs=1, seed=seed) for seed in range(JOBS)]
+    for job_id in job_ids:
+        job = service.wait_done(job_id, timeout=120)
+        assert job.status == JobStatus.succeeded, service.describe(job_id)
+    _idle_after(worker, 1 + JOBS)
+    after = rss_kib(worker.pid)
+    threads_after, fds_after = _threads_and_fds(worker.pid)
+
+    log.info(
+        "worker RSS %d -> %d KiB, threads %d -> %d, open files %d -> %d after %d jobs",
+        before,
+        after,
+        threads_before,
+        threads_after,
+        fds_before,
+        fds_after,
+        JOBS,
+    )
+    assert after - before <= RSS_SLACK_KIB, f"worker RSS {before} KiB -> {after} KiB"
+    assert threads_after == threads_before
+    assert fds_after <= fds_before + 2, (fds_before, fds_after)
+    assert children(worker.pid, zombies=True) == []  # every training process reaped

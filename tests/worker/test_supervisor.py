@@ -1,0 +1,125 @@
+"""The supervisor's decisions around the training process: second deliveries, busy owners,
+crashed or handed-back training processes. Real databases; the training process itself is
+exercised in test_training.py and test_worker_process.py."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+
+from core.settings import Settings
+from core.store import jobs, lifecycle
+from core.store.db import session_scope
+from core.store.tables import Job, JobStatus
+from tests.worker.builders import Sent, claim, job_row, new_job
+from worker import supervisor
+
+
+def _supervise(settings: Settings, job_id: uuid.UUID, sent: Sent) -> None:
+    supervisor.supervise(job_id, settings=settings, worker="test/pid1", send=sent)
+
+
+def test_supervise_drops_second_delivery_when_job_is_claimed(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    first = claim(settings.database_url, job_id)
+    sent = Sent()
+    _supervise(settings, job_id, sent)
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.lease_id, job.attempts) == (JobStatus.running, first.lease_id, 1)
+    assert sent.calls == []
+
+
+def test_supervise_drops_delivery_when_job_was_cancelled(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        jobs.request_cancel(session=session, job=job)
+    sent = Sent()
+    _supervise(settings, job_id, sent)
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.attempts, job.started_at) == (JobStatus.cancelled, 0, None)
+    assert sent.calls == []
+
+
+def test_supervise_asks_again_later_when_owner_is_at_running_cap(settings: Settings) -> None:
+    capped = settings.model_copy(update={"max_running_per_owner": 1})
+    claim(settings.database_url, new_job(settings.database_url))
+    waiting = new_job(settings.database_url)
+    sent = Sent()
+    _supervise(capped, waiting, sent)
+    assert job_row(settings.database_url, waiting).status == JobStatus.queued
+    assert sent.calls == [(waiting, supervisor.OWNER_BUSY_RETRY_S)]
+
+
+def test_settle_requeues_job_when_training_process_died_without_ending_it(
+    settings: Settings,
+) -> None:
+    job_id = new_job(settings.database_url)
+    held = claim(settings.database_url, job_id)
+    sent = Sent()
+    supervisor.settle(job_id, held.lease_id, -signal.SIGKILL, settings=settings, send=sent)
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.lease_id, job.enqueued_at) == (JobStatus.queued, None, None)
+    assert sent.ids == [job_id]
+
+
+def test_settle_fails_job_when_it_used_its_attempts(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    sent = Sent()
+    for attempt in range(1, settings.max_attempts + 1):
+        held = claim(settings.database_url, job_id)
+        supervisor.settle(job_id, held.lease_id, -signal.SIGKILL, settings=settings, send=sent)
+        assert job_row(settings.database_url, job_id).attempts == attempt
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.error_code) == (JobStatus.failed, "worker_lost")
+    assert "SIGKILL" in (job.error_message or "")
+    assert sent.ids == [job_id] * (settings.max_attempts - 1)
+
+
+def test_settle_sends_job_again_when_training_process_handed_it_back(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    held = claim(settings.database_url, job_id)
+    with session_scope(settings.database_url) as session:
+        lifecycle.release_job(
+            session=session, job_id=job_id, lease_id=held.lease_id, run_seconds=3.0
+        )
+    sent = Sent()
+    supervisor.settle(job_id, held.lease_id, 0, settings=settings, send=sent)
+    assert sent.ids == [job_id]
+    assert job_row(settings.database_url, job_id).attempts == 0
+
+
+def test_settle_leaves_job_when_training_process_ended_it(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    held = claim(settings.database_url, job_id)
+    with session_scope(settings.database_url) as session:
+        lifecycle.end_job(
+            session=session, job_id=job_id, lease_id=held.lease_id, status=JobStatus.cancelled
+        )
+    sent = Sent()
+    supervisor.settle(job_id, held.lease_id, 0, settings=settings, send=sent)
+    assert job_row(settings.database_url, job_id).status == JobStatus.cancelled
+    assert sent.calls == []
+
+
+def test_settle_keeps_job_in_outbox_when_broker_is_down(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    held = claim(settings.database_url, job_id)
+    supervisor.settle(job_id, held.lease_id, 1, settings=settings, send=Sent(fail=True))
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.enqueued_at) == (JobStatus.queued, None)
+
+
+def test_child_env_spells_out_settings_so_child_reads_the_same(settings: Settings) -> None:
+    env = supervisor.child_env(settings)
+    code = (
+        "import json; from core.settings import Settings; "
+        "print(Settings(_env_file=None).model_dump_json())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert Settings.model_validate_json(out) == settings

@@ -1,0 +1,133 @@
+"""The one place that recovers jobs nobody is working on, run by every worker every few seconds.
+
+(a) A running job whose heartbeat is older than the lease timeout lost its worker (killed,
+machine gone): back to the queue, or failed once it has used its attempts. (b) A queued job that
+no message carries (the API crashed between its commit and its send, a graceful hand-back whose
+send failed, a lost owner-busy retry) is sent. Both steps are atomic updates or harmless repeats,
+so several workers reaping at once do no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from core.settings import Settings
+from core.store.lifecycle import abandon_job, stale_jobs, undispatched_jobs
+from core.store.tables import JobStatus
+from core.store.types import utcnow
+from worker.db import store_call
+
+log = logging.getLogger(__name__)
+
+# A queued job's message is owed only once the API had time to send it itself (seconds).
+OUTBOX_DELAY_S = 5.0
+
+
+@dataclass
+class ReapReport:
+    requeued: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+    cancelled: list[uuid.UUID] = field(default_factory=list)
+    sent: list[uuid.UUID] = field(default_factory=list)
+
+
+def reap_once(
+    settings: Settings,
+    send: Callable[[uuid.UUID], None],
+    *,
+    outbox_delay_s: float = OUTBOX_DELAY_S,
+) -> ReapReport:
+    """One pass: hand on the jobs of dead workers, then send the queued jobs nobody sent."""
+    report = ReapReport()
+    stale_before = utcnow() - timedelta(seconds=settings.lease_timeout_s)
+    stale = store_call(
+        settings,
+        lambda session: stale_jobs(session=session, stale_before=stale_before),
+        what="list stale jobs",
+    )
+    reason = f"no heartbeat for {settings.lease_timeout_s:g} s"
+    for job_id in stale:
+        status = store_call(
+            settings,
+            partial(
+                _abandon_stale,
+                job_id=job_id,
+                stale_before=stale_before,
+                max_attempts=settings.max_attempts,
+                reason=reason,
+            ),
+            what=f"abandon job {job_id}",
+        )
+        if status is None:
+            continue  # its heartbeat came back, or another reaper got there first
+        log.warning("job %s: %s; now %s", job_id, reason, status.value)
+        {
+            JobStatus.queued: report.requeued,
+            JobStatus.failed: report.failed,
+            JobStatus.cancelled: report.cancelled,
+        }[status].append(job_id)
+        # Re-queued jobs have enqueued_at NULL, so the outbox pass below sends them.
+
+    owed = store_call(
+        settings,
+        lambda session: undispatched_jobs(session=session, older_than_s=outbox_delay_s),
+        what="list undispatched jobs",
+    )
+    for job_id in owed:
+        try:
+            send(job_id)
+        except Exception:
+            # Broker errors come in many types; the job stays in the outbox for the next pass.
+            log.exception("job %s: could not send it to the broker; trying again next pass", job_id)
+            break
+        log.info("job %s: queued without a message; sent", job_id)
+        report.sent.append(job_id)
+    return report
+
+
+def _abandon_stale(
+    session: Session, *, job_id: uuid.UUID, stale_before: datetime, max_attempts: int, reason: str
+) -> JobStatus | None:
+    return abandon_job(
+        session=session,
+        job_id=job_id,
+        lease_id=None,
+        max_attempts=max_attempts,
+        reason=reason,
+        stale_before=stale_before,
+    )
+
+
+class Reaper:
+    """`reap_once` every `reaper_interval_s` in a daemon thread of the worker's main process."""
+
+    def __init__(self, settings: Settings, send: Callable[[uuid.UUID], None]) -> None:
+        self._settings = settings
+        self._send = send
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                reap_once(self._settings, self._send)
+            except Exception:
+                # One bad pass (database down beyond the retry budget) must not end the thread.
+                log.exception(
+                    "reaper pass failed; trying again in %g s", self._settings.reaper_interval_s
+                )
+            self._stop.wait(self._settings.reaper_interval_s)

@@ -1,0 +1,258 @@
+"""The worker's side of one job: claim it, train it in a fresh child process, settle the end.
+
+This runs in the worker's main process, which never imports torch or touches a GPU: the training
+runs in `python -m worker.train_child`, so its memory (GPU memory included) goes back to the
+system when it exits, and a crash or an out-of-memory kill costs the job an attempt, not the
+worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from core.settings import Settings, get_settings
+from core.store.lifecycle import Claim, ClaimRefused, abandon_job, claim_job, release_job
+from core.store.tables import Job, JobStatus
+from worker.db import store_call
+
+log = logging.getLogger(__name__)
+
+OWNER_BUSY_RETRY_S = 30.0  # the owner runs as many jobs as allowed; ask again this much later
+POLL_S = 0.5  # how often the wait for the child looks at the shutdown deadline
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer within the retry budget; the message should be retried."""
+
+
+class Sender(Protocol):
+    def __call__(self, job_id: uuid.UUID, *, countdown: float | None = None) -> None: ...
+
+
+@dataclass
+class _Child:
+    process: subprocess.Popen[bytes]
+    kill_at: float | None = None  # monotonic time of the SIGKILL once a SIGTERM was forwarded
+    announced: bool = False
+
+
+# The training process being waited for; set and read only by the main thread (signal
+# handlers run there too).
+_current: _Child | None = None
+# Set by the worker's shutdown: a job claimed from now on is handed straight back.
+_shutting_down = threading.Event()
+
+
+def run(job_id: str, *, hostname: str) -> None:
+    """The task's body: supervise one job with this worker's settings and the real broker."""
+    from worker import dispatch
+
+    settings = get_settings()
+
+    def send(job_id: uuid.UUID, *, countdown: float | None = None) -> None:
+        dispatch.send(job_id, settings=settings, countdown=countdown)
+
+    supervise(
+        uuid.UUID(job_id), settings=settings, worker=f"{hostname}/pid{os.getpid()}", send=send
+    )
+
+
+def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sender) -> None:
+    """Claim the job, run its training process to the end and settle what the process left."""
+    try:
+        claim = store_call(
+            settings,
+            lambda session: claim_job(
+                session=session,
+                job_id=job_id,
+                worker=worker,
+                max_running_per_owner=settings.max_running_per_owner,
+            ),
+            what=f"claim job {job_id}",
+        )
+    except DBAPIError as error:
+        raise StoreUnavailable(f"could not claim job {job_id}: {error}") from error
+    if claim is ClaimRefused.not_queued:
+        # A second delivery, or a job cancelled or finished meanwhile: nothing to do.
+        log.info("job %s: not queued (claimed, finished or cancelled); message dropped", job_id)
+        return
+    if claim is ClaimRefused.owner_busy:
+        log.info(
+            "job %s: owner at the running cap; asking again in %g s", job_id, OWNER_BUSY_RETRY_S
+        )
+        _send_or_leave(send, job_id, countdown=OWNER_BUSY_RETRY_S)
+        return
+    assert isinstance(claim, Claim)
+    log.info(
+        "job %s: claimed by %s (attempt %d, lease %s)",
+        job_id,
+        worker,
+        claim.attempt,
+        claim.lease_id,
+    )
+    if _shutting_down.is_set():
+        _hand_back_unstarted(job_id, claim, settings, send)
+        return
+    code = run_child(job_id, claim.lease_id, settings)
+    settle(job_id, claim.lease_id, code, settings=settings, send=send)
+
+
+def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int:
+    """Start `python -m worker.train_child` and wait for it; returns its exit code."""
+    global _current
+    command = [
+        sys.executable,
+        "-m",
+        "worker.train_child",
+        str(job_id),
+        str(lease_id),
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+    # The child makes the kernel kill it when this process dies (PR_SET_PDEATHSIG), itself,
+    # first thing: a preexec_fn would do it between fork and exec, which is unsafe while the
+    # reaper thread runs. It stays in this process group, so a signal to the group reaches it.
+    process = subprocess.Popen(command, env=child_env(settings), start_new_session=False)
+    child = _Child(process)
+    _current = child
+    log.info("job %s: training process %d started", job_id, process.pid)
+    try:
+        while True:
+            try:
+                return process.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+            if child.kill_at is not None and not child.announced:
+                child.announced = True
+                log.info(
+                    "job %s: worker shutting down; training process %d asked to hand the job "
+                    "back within %g s",
+                    job_id,
+                    process.pid,
+                    settings.shutdown_grace_s,
+                )
+            if child.kill_at is not None and time.monotonic() >= child.kill_at:
+                log.warning(
+                    "job %s: training process %d ignored SIGTERM; killing it", job_id, process.pid
+                )
+                process.kill()
+    finally:
+        _current = None
+        if process.poll() is None:  # the wait was interrupted (a hard shutdown): leave no orphan
+            process.kill()
+            process.wait()
+
+
+def stop_child(*, grace_s: float, immediately: bool = False) -> None:
+    """Ask the running training process to hand its job back (SIGTERM), SIGKILL after `grace_s`.
+
+    Called from the worker's shutdown signal handler: no logging here (its lock may be held by
+    the very code the signal interrupted); the wait loop reports instead.
+    """
+    _shutting_down.set()
+    child = _current
+    if child is None or child.process.poll() is not None:
+        return
+    if immediately:
+        child.process.kill()
+    elif child.kill_at is None:
+        child.process.send_signal(signal.SIGTERM)
+        child.kill_at = time.monotonic() + grace_s
+
+
+def settle(
+    job_id: uuid.UUID, lease_id: uuid.UUID, code: int, *, settings: Settings, send: Sender
+) -> None:
+    """Act on what the training process left: nothing, a hand-back, or a job it never ended."""
+    try:
+        status, held_by, enqueued_at = store_call(
+            settings,
+            lambda session: session.execute(
+                select(Job.status, Job.lease_id, Job.enqueued_at).where(Job.id == job_id)
+            ).one(),
+            what=f"read job {job_id}",
+        )
+        if status == JobStatus.running and held_by == lease_id:
+            reason = f"training process {describe_exit(code)}"
+            new = store_call(
+                settings,
+                lambda session: abandon_job(
+                    session=session,
+                    job_id=job_id,
+                    lease_id=lease_id,
+                    max_attempts=settings.max_attempts,
+                    reason=reason,
+                ),
+                what=f"abandon job {job_id}",
+            )
+            log.warning("job %s: %s without ending the job; now %s", job_id, reason, _name(new))
+            if new == JobStatus.queued:
+                _send_or_leave(send, job_id)
+        elif status == JobStatus.queued and enqueued_at is None:
+            log.info("job %s: handed back by its training process; sending it again", job_id)
+            _send_or_leave(send, job_id)
+        else:
+            log.info(
+                "job %s: training process %s; job %s", job_id, describe_exit(code), _name(status)
+            )
+    except DBAPIError:
+        # The job stays running under a lease nobody renews: the reaper re-queues it.
+        log.exception("job %s: could not record how its training process ended", job_id)
+
+
+def _hand_back_unstarted(job_id: uuid.UUID, claim: Claim, settings: Settings, send: Sender) -> None:
+    def release(session: Session) -> None:
+        release_job(
+            session=session, job_id=job_id, lease_id=claim.lease_id, run_seconds=claim.run_seconds
+        )
+
+    store_call(settings, release, what=f"release job {job_id}")
+    log.info("job %s: worker shutting down; handed back before training", job_id)
+    _send_or_leave(send, job_id)
+
+
+def _send_or_leave(send: Sender, job_id: uuid.UUID, *, countdown: float | None = None) -> None:
+    try:
+        send(job_id, countdown=countdown)
+    except Exception:
+        # Broker errors come in many types; the job has enqueued_at NULL, so the reaper's
+        # outbox pass sends it once the broker answers again.
+        log.exception("job %s: could not reach the broker; the reaper will send it", job_id)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return f"was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    return f"exited with code {code}"
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The worker's environment with its settings spelled out, so the child reads the same."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[name.upper()] = _env_text(value)
+    return env
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _name(status: JobStatus | None) -> str:
+    return status.value if status is not None else "unchanged"
