@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.store.keys import authenticate
 from core.store.tables import Owner
@@ -34,10 +34,11 @@ class KeyCache:
             return None
         return entry[1]
 
-    def look_up(self, *, session: Session, key: str) -> Owner | None:
-        """Ask the database, remember a hit, and end the transaction (freeing the connection)."""
-        owner = authenticate(session=session, key=key)
-        session.commit()  # expire_on_commit=False: the owner stays loaded, detached-safe
+    def look_up(self, sessions: sessionmaker[Session], key: str) -> Owner | None:
+        """Ask the database (blocking: call it in a thread) and remember a hit."""
+        with sessions() as session:
+            owner = authenticate(session=session, key=key)
+            # Loaded and then detached by close(): safe to share between requests.
         if owner is not None and self.ttl_s > 0:
             if len(self._owners) >= MAX_CACHED_KEYS:
                 self._owners.clear()

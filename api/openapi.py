@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.deps import BEARER_SCHEME
 from core.settings import Settings
 
 
@@ -29,5 +30,10 @@ def limited_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
             f"; epochs x trainable parameters may not exceed {settings.max_cost:.3g} "
             "(164 epochs of ResNet-1202 are about 3.2e9)"
         )
+        schema["components"]["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        for path, operations in schema["paths"].items():
+            if path.startswith("/jobs"):
+                for operation in operations.values():
+                    operation["security"] = [{"bearer": []}]
         app.openapi_schema = schema
     return app.openapi_schema

@@ -210,7 +210,6 @@ class RedisServer:
         self.port = free_port()
         self.proc: Proc | None = None
         self.starts = 0
-        directory.mkdir(parents=True, exist_ok=True)
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -220,6 +219,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.starts += 1
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.proc = self.processes.start(
             f"redis-{self.starts}",
             [

@@ -2,9 +2,12 @@
 
 (a) A running job whose heartbeat is older than the lease timeout lost its worker (killed,
 machine gone): back to the queue, or failed once it has used its attempts. (b) A queued job that
-no message carries (the API crashed between its commit and its send, a graceful hand-back whose
-send failed, a lost owner-busy retry) is sent. Both steps are atomic updates or harmless repeats,
-so several workers reaping at once do no harm.
+no message carries (the API crashed between its commit and its send, a hand-back whose send
+failed) is sent. (c) A queued job whose message went out long ago, seen by a worker that has
+waited for work at least as long, has no message that reaches a worker: the broker lost it
+(Redis back without its data), or a worker refused it (the owner's running cap). It is sent
+again. Every step is an atomic update or a harmless repeat (a second message is dropped by the
+claim), so several workers reaping at once do no harm.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from core.store.lifecycle import abandon_job, stale_jobs, undispatched_jobs
+from core.store.lifecycle import abandon_job, stale_jobs, unclaimed_jobs, undispatched_jobs
 from core.store.tables import JobStatus
 from core.store.types import utcnow
 from worker.db import store_call
@@ -29,6 +32,11 @@ log = logging.getLogger(__name__)
 
 # A queued job's message is owed only once the API had time to send it itself (seconds).
 OUTBOX_DELAY_S = 5.0
+# Seconds a worker waits for work before it takes a queued job's older message for lost. An idle
+# worker receives a message in milliseconds, so a false alarm needs a broker this slow, and costs
+# one duplicate. Jobs of an owner at the running cap are thus retried once a pass
+# (reaper_interval_s) at most, as long as some worker is idle to run them.
+RESEND_AFTER_S = 5.0
 
 
 @dataclass
@@ -37,15 +45,19 @@ class ReapReport:
     failed: list[uuid.UUID] = field(default_factory=list)
     cancelled: list[uuid.UUID] = field(default_factory=list)
     sent: list[uuid.UUID] = field(default_factory=list)
+    resent: list[uuid.UUID] = field(default_factory=list)
 
 
 def reap_once(
     settings: Settings,
     send: Callable[[uuid.UUID], None],
     *,
+    idle_for_s: float = 0.0,
     outbox_delay_s: float = OUTBOX_DELAY_S,
+    resend_after_s: float = RESEND_AFTER_S,
 ) -> ReapReport:
-    """One pass: hand on the jobs of dead workers, then send the queued jobs nobody sent."""
+    """One pass: hand on the jobs of dead workers, send the queued jobs nobody sent, and, when
+    this worker has waited `idle_for_s` >= `resend_after_s`, those whose message never came."""
     report = ReapReport()
     stale_before = utcnow() - timedelta(seconds=settings.lease_timeout_s)
     stale = store_call(
@@ -81,16 +93,34 @@ def reap_once(
         lambda session: undispatched_jobs(session=session, older_than_s=outbox_delay_s),
         what="list undispatched jobs",
     )
-    for job_id in owed:
+    report.sent = _send_all(owed, send, why="queued without a message")
+
+    if idle_for_s >= resend_after_s:
+        sent_before = utcnow() - timedelta(seconds=resend_after_s)
+        unclaimed = store_call(
+            settings,
+            lambda session: unclaimed_jobs(session=session, sent_before=sent_before),
+            what="list unclaimed jobs",
+        )
+        why = f"queued, its message not received by this worker idle for {idle_for_s:.0f} s"
+        report.resent = _send_all(unclaimed, send, why=why)
+    return report
+
+
+def _send_all(
+    job_ids: list[uuid.UUID], send: Callable[[uuid.UUID], None], *, why: str
+) -> list[uuid.UUID]:
+    sent = []
+    for job_id in job_ids:
         try:
             send(job_id)
         except Exception:
-            # Broker errors come in many types; the job stays in the outbox for the next pass.
+            # Broker errors come in many types; the job stays where it is for the next pass.
             log.exception("job %s: could not send it to the broker; trying again next pass", job_id)
             break
-        log.info("job %s: queued without a message; sent", job_id)
-        report.sent.append(job_id)
-    return report
+        log.info("job %s: %s; sent", job_id, why)
+        sent.append(job_id)
+    return sent
 
 
 def _abandon_stale(
@@ -109,9 +139,15 @@ def _abandon_stale(
 class Reaper:
     """`reap_once` every `reaper_interval_s` in a daemon thread of the worker's main process."""
 
-    def __init__(self, settings: Settings, send: Callable[[uuid.UUID], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        send: Callable[[uuid.UUID], None],
+        idle_for: Callable[[], float],
+    ) -> None:
         self._settings = settings
         self._send = send
+        self._idle_for = idle_for
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
 
@@ -124,7 +160,7 @@ class Reaper:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                reap_once(self._settings, self._send)
+                reap_once(self._settings, self._send, idle_for_s=self._idle_for())
             except Exception:
                 # One bad pass (database down beyond the retry budget) must not end the thread.
                 log.exception(

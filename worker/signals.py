@@ -21,11 +21,12 @@ _reaper: Reaper | None = None
 def start_reaper(**_: Any) -> None:
     global _reaper
     settings = get_settings()
+    supervisor.mark_idle()
 
     def send(job_id: uuid.UUID) -> None:
         dispatch.send(job_id, settings=settings)
 
-    _reaper = Reaper(settings, send)
+    _reaper = Reaper(settings, send, supervisor.idle_for)
     _reaper.start()
     log.info("reaper started: every %g s", settings.reaper_interval_s)
 

@@ -16,30 +16,35 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
-from core.store.lifecycle import Claim, ClaimRefused, abandon_job, claim_job, release_job
+from core.store.db import get_sessionmaker
+from core.store.lifecycle import (
+    Claim,
+    ClaimRefused,
+    LeaseLost,
+    abandon_job,
+    claim_job,
+    heartbeat,
+    release_job,
+)
 from core.store.tables import Job, JobStatus
 from worker.db import store_call
 
 log = logging.getLogger(__name__)
 
-OWNER_BUSY_RETRY_S = 30.0  # the owner runs as many jobs as allowed; ask again this much later
 POLL_S = 0.5  # how often the wait for the child looks at the shutdown deadline
 
 
-class StoreUnavailable(Exception):
-    """The database did not answer within the retry budget; the message should be retried."""
-
-
-class Sender(Protocol):
-    def __call__(self, job_id: uuid.UUID, *, countdown: float | None = None) -> None: ...
+Sender = Callable[[uuid.UUID], None]
 
 
 @dataclass
@@ -54,46 +59,63 @@ class _Child:
 _current: _Child | None = None
 # Set by the worker's shutdown: a job claimed from now on is handed straight back.
 _shutting_down = threading.Event()
+# Since when this worker has had no job (monotonic seconds; None while it has one). The reaper
+# reads it: a queued job that an idle worker has not received has no message that reaches one.
+_idle_since: float | None = time.monotonic()
+
+
+def mark_idle() -> None:
+    """The worker consumes from the broker from now on (called when it is ready)."""
+    global _idle_since
+    _idle_since = time.monotonic()
+
+
+def idle_for() -> float:
+    """Seconds this worker has been waiting for a job; 0 while it has one."""
+    since = _idle_since
+    return 0.0 if since is None else time.monotonic() - since
 
 
 def run(job_id: str, *, hostname: str) -> None:
     """The task's body: supervise one job with this worker's settings and the real broker."""
+    global _idle_since
+    # Imported here: it builds the Celery app from the settings, which the plain functions
+    # below (and their tests) do not need.
     from worker import dispatch
 
     settings = get_settings()
-
-    def send(job_id: uuid.UUID, *, countdown: float | None = None) -> None:
-        dispatch.send(job_id, settings=settings, countdown=countdown)
-
-    supervise(
-        uuid.UUID(job_id), settings=settings, worker=f"{hostname}/pid{os.getpid()}", send=send
-    )
+    _idle_since = None
+    try:
+        supervise(
+            uuid.UUID(job_id),
+            settings=settings,
+            worker=f"{hostname}/pid{os.getpid()}",
+            send=partial(dispatch.send, settings=settings),
+        )
+    finally:
+        _idle_since = time.monotonic()
 
 
 def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sender) -> None:
     """Claim the job, run its training process to the end and settle what the process left."""
-    try:
-        claim = store_call(
-            settings,
-            lambda session: claim_job(
-                session=session,
-                job_id=job_id,
-                worker=worker,
-                max_running_per_owner=settings.max_running_per_owner,
-            ),
-            what=f"claim job {job_id}",
-        )
-    except DBAPIError as error:
-        raise StoreUnavailable(f"could not claim job {job_id}: {error}") from error
+    claim = store_call(
+        settings,
+        lambda session: claim_job(
+            session=session,
+            job_id=job_id,
+            worker=worker,
+            max_running_per_owner=settings.max_running_per_owner,
+        ),
+        what=f"claim job {job_id}",
+    )
     if claim is ClaimRefused.not_queued:
         # A second delivery, or a job cancelled or finished meanwhile: nothing to do.
         log.info("job %s: not queued (claimed, finished or cancelled); message dropped", job_id)
         return
     if claim is ClaimRefused.owner_busy:
-        log.info(
-            "job %s: owner at the running cap; asking again in %g s", job_id, OWNER_BUSY_RETRY_S
-        )
-        _send_or_leave(send, job_id, countdown=OWNER_BUSY_RETRY_S)
+        # No message held back for later (a countdown): an idle worker's reaper sends the job
+        # again once it has waited a while (worker.reaper.RESEND_AFTER_S).
+        log.info("job %s: its owner runs as many jobs as allowed; left queued", job_id)
         return
     assert isinstance(claim, Claim)
     log.info(
@@ -129,12 +151,17 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
     child = _Child(process)
     _current = child
     log.info("job %s: training process %d started", job_id, process.pid)
+    renewing, next_renewal = True, time.monotonic() + settings.heartbeat_interval_s
     try:
         while True:
             try:
                 return process.wait(timeout=POLL_S)
             except subprocess.TimeoutExpired:
                 pass
+            now = time.monotonic()
+            if renewing and now >= next_renewal:
+                renewing = _renew(job_id, lease_id, settings)
+                next_renewal = now + settings.heartbeat_interval_s
             if child.kill_at is not None and not child.announced:
                 child.announced = True
                 log.info(
@@ -144,7 +171,7 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
                     process.pid,
                     settings.shutdown_grace_s,
                 )
-            if child.kill_at is not None and time.monotonic() >= child.kill_at:
+            if child.kill_at is not None and now >= child.kill_at:
                 log.warning(
                     "job %s: training process %d ignored SIGTERM; killing it", job_id, process.pid
                 )
@@ -154,6 +181,24 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
         if process.poll() is None:  # the wait was interrupted (a hard shutdown): leave no orphan
             process.kill()
             process.wait()
+
+
+def _renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
+    """Renew the lease on the training process's behalf; whether to go on renewing.
+
+    The training process renews it too (and learns of cancels that way), but not before Python
+    has started, and not while an import or a long C call holds its interpreter: on a busy
+    machine that can outlast a short lease. This process is idle meanwhile, and it is the one
+    whose death (the kernel then kills the training process) the lease is there to detect.
+    """
+    try:
+        with get_sessionmaker(settings.database_url)() as session:
+            heartbeat(session=session, job_id=job_id, lease_id=lease_id)
+    except LeaseLost:
+        return False  # the job ended, or was taken; the training process finds out itself
+    except DBAPIError as error:
+        log.debug("job %s: lease not renewed (%s); the training process retries", job_id, error)
+    return True
 
 
 def stop_child(*, grace_s: float, immediately: bool = False) -> None:
@@ -224,9 +269,9 @@ def _hand_back_unstarted(job_id: uuid.UUID, claim: Claim, settings: Settings, se
     _send_or_leave(send, job_id)
 
 
-def _send_or_leave(send: Sender, job_id: uuid.UUID, *, countdown: float | None = None) -> None:
+def _send_or_leave(send: Sender, job_id: uuid.UUID) -> None:
     try:
-        send(job_id, countdown=countdown)
+        send(job_id)
     except Exception:
         # Broker errors come in many types; the job has enqueued_at NULL, so the reaper's
         # outbox pass sends it once the broker answers again.

@@ -177,21 +177,16 @@ def train(
         job = store_call(
             settings, lambda session: session.get(Job, job_id), what=f"read job {job_id}"
         )
-    except BaseException:
-        lease.stop()
-        raise
-    if job is None or job.lease_id != lease_id or job.status != JobStatus.running:
-        log.warning("job %s: not held by lease %s; nothing to do", job_id, lease_id)
-        lease.stop()
-        return None
-    run = JobRun(
-        settings,
-        job_id,
-        lease,
-        earlier_run_seconds=job.run_seconds,
-        shutdown=shutdown or threading.Event(),
-    )
-    try:
+        if job is None or job.lease_id != lease_id or job.status != JobStatus.running:
+            log.warning("job %s: not held by lease %s; nothing to do", job_id, lease_id)
+            return None
+        run = JobRun(
+            settings,
+            job_id,
+            lease,
+            earlier_run_seconds=job.run_seconds,
+            shutdown=shutdown or threading.Event(),
+        )
         return _train(job, run)
     except LeaseLost:
         log.warning("job %s: lease lost; the job is someone else's now", job_id)
@@ -274,7 +269,6 @@ def _write_init_weights(job: Job, folder: Path, settings: Settings) -> Path | No
 
 
 def _succeed(run: JobRun, result: FitResult) -> JobStatus:
-    run.lease.stop()  # the final write renews the lease itself; a beat after it would warn
     weights = to_bytes(result.state_dict)
     sha256 = hashlib.sha256(weights).hexdigest()
     results = {
@@ -299,6 +293,7 @@ def _succeed(run: JobRun, result: FitResult) -> JobStatus:
             results=results,
         )
 
+    run.lease.stop()  # the final write renews the lease itself; a beat after it would warn
     run.write(finish, what="finish")
     log.info(
         "job %s: succeeded: test accuracy %.4f after %d epochs (%.0f s)",

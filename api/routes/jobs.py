@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
@@ -11,15 +12,18 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import examples
-from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, services
+from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
 from api.errors import ApiError, error_doc
 from api.pagination import decode_cursor, encode_cursor
+from api.queue import JobQueue
 from api.schemas.request import JobRequest
 from api.schemas.views import JobPage, JobView, MetricsView, job_view
 from api.submit import QUEUE_DOWN, submit_job
+from core.settings import Settings
 from core.store.jobs import (
     epoch_metrics,
     get_job,
+    get_job_and_latest_metrics,
     iter_weights,
     latest_metrics,
     latest_metrics_of,
@@ -27,7 +31,7 @@ from core.store.jobs import (
     request_cancel,
     weights_info,
 )
-from core.store.tables import Job, JobStatus
+from core.store.tables import Job, JobStatus, Owner
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -87,7 +91,7 @@ def _view(session: Session, job: Job) -> JobView:
         ),
     },
 )
-def create(
+async def create(
     request: Annotated[JobRequest, Body(openapi_examples=examples.REQUESTS)],
     owner: CurrentOwner,
     session: SessionDep,
@@ -106,6 +110,22 @@ def create(
     ] = None,
 ) -> JobView:
     """Submit a training job; it is queued at once and runs when a worker is free."""
+    view, created = await in_thread(
+        session, _submit, settings, queue, owner, request, idempotency_key
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return view
+
+
+def _submit(
+    session: Session,
+    settings: Settings,
+    queue: JobQueue,
+    owner: Owner,
+    request: JobRequest,
+    idempotency_key: str | None,
+) -> tuple[JobView, bool]:
     job, created = submit_job(
         session=session,
         settings=settings,
@@ -114,10 +134,7 @@ def create(
         request=request,
         idempotency_key=idempotency_key,
     )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-        return _view(session, job)
-    return job_view(job, None)
+    return (job_view(job, None) if created else _view(session, job)), created
 
 
 @router.get(
@@ -131,7 +148,7 @@ def create(
         ),
     },
 )
-def list_(
+async def list_(
     owner: CurrentOwner,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100, description="jobs per page")] = 20,
@@ -144,6 +161,16 @@ def list_(
 ) -> JobPage:
     """Your jobs, newest first, a page at a time."""
     before = decode_cursor(cursor) if cursor is not None else None
+    return await in_thread(session, _page, owner, limit, status_, before)
+
+
+def _page(
+    session: Session,
+    owner: Owner,
+    limit: int,
+    status_: JobStatus | None,
+    before: tuple[datetime, uuid.UUID] | None,
+) -> JobPage:
     jobs = list_jobs(
         session=session, owner_id=owner.id, limit=limit + 1, status=status_, before=before
     )
@@ -168,9 +195,13 @@ def list_(
         **NOT_FOUND,
     },
 )
-def read(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
+async def read(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
     """A job: status, progress, latest metrics, results or error."""
-    return _view(session, get_job(session=session, owner_id=owner.id, job_id=job_id))
+    return await in_thread(session, _read, owner, job_id)
+
+
+def _read(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
+    return job_view(*get_job_and_latest_metrics(session=session, owner_id=owner.id, job_id=job_id))
 
 
 @router.get(
@@ -179,8 +210,12 @@ def read(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
     response_model=MetricsView,
     responses={**UNAUTHORIZED, **NOT_FOUND},
 )
-def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsView:
+async def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsView:
     """The job's per-epoch training and test metrics, in epoch order."""
+    return await in_thread(session, _metrics, owner, job_id)
+
+
+def _metrics(session: Session, owner: Owner, job_id: uuid.UUID) -> MetricsView:
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     return MetricsView(job_id=job.id, records=epoch_metrics(session=session, job_id=job.id))  # type: ignore[arg-type]
 
@@ -203,7 +238,7 @@ def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsV
         409: error_doc("the job has no weights (yet)", "conflict", NO_WEIGHTS[JobStatus.running]),
     },
 )
-def weights(
+async def weights(
     job_id: JobId,
     owner: CurrentOwner,
     session: SessionDep,
@@ -211,12 +246,7 @@ def weights(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=1000)] = None,
 ) -> Response:
     """Download the trained weights of a succeeded job as a .pt file."""
-    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
-    info = weights_info(session=session, job_id=job.id)
-    if info is None:
-        message = NO_WEIGHTS.get(job.status, "job has no weights")
-        raise ApiError(409, "conflict", message)
-    size, sha256 = info
+    job, (size, sha256) = await in_thread(session, _weights_info, owner, job_id)
     etag = f'"{sha256}"'
     if if_none_match is not None and _etag_matches(if_none_match, sha256):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -232,6 +262,14 @@ def weights(
     )
 
 
+def _weights_info(session: Session, owner: Owner, job_id: uuid.UUID) -> tuple[Job, tuple[int, str]]:
+    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    info = weights_info(session=session, job_id=job.id)
+    if info is None:
+        raise ApiError(409, "conflict", NO_WEIGHTS.get(job.status, "job has no weights"))
+    return job, info
+
+
 def _etag_matches(header: str, sha256: str) -> bool:
     tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
     return "*" in tags or f'"{sha256}"' in tags
@@ -240,7 +278,10 @@ def _etag_matches(header: str, sha256: str) -> bool:
 def _stream(sessions: sessionmaker[Session], job_id: uuid.UUID, size: int) -> Iterator[bytes]:
     # Its own session: the request's is closed by the time the body is sent.
     with sessions() as session:
-        yield from iter_weights(session=session, job_id=job_id, size=size)
+        for part in iter_weights(session=session, job_id=job_id, size=size):
+            # No connection held while the chunk goes out (Starlette reads each in a thread).
+            session.commit()
+            yield part
 
 
 @router.post(
@@ -266,11 +307,16 @@ def _stream(sessions: sessionmaker[Session], job_id: uuid.UUID, size: int) -> It
         ),
     },
 )
-def cancel(job_id: JobId, owner: CurrentOwner, session: SessionDep, response: Response) -> JobView:
+async def cancel(
+    job_id: JobId, owner: CurrentOwner, session: SessionDep, response: Response
+) -> JobView:
     """Cancel a job: a queued one never runs, a running one stops between two batches."""
-    job = request_cancel(
-        session=session, job=get_job(session=session, owner_id=owner.id, job_id=job_id)
-    )
-    if job.status == JobStatus.running:
+    view = await in_thread(session, _cancel, owner, job_id)
+    if view.status == JobStatus.running:
         response.status_code = status.HTTP_202_ACCEPTED
-    return _view(session, job)
+    return view
+
+
+def _cancel(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
+    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    return _view(session, request_cancel(session=session, job=job))

@@ -300,3 +300,18 @@ def undispatched_jobs(*, session: Session, older_than_s: float) -> list[uuid.UUI
             .order_by(Job.created_at)
         )
     )
+
+
+def unclaimed_jobs(*, session: Session, sent_before: datetime) -> list[uuid.UUID]:
+    """Queued jobs whose last message went out before `sent_before`, oldest sent first.
+
+    A worker idle since then would have claimed them had their message reached it: the message
+    is lost (a broker that came back empty) or was refused (the owner's running cap).
+    """
+    return list(
+        session.scalars(
+            select(Job.id)
+            .where(Job.status == JobStatus.queued, Job.enqueued_at < sent_before)
+            .order_by(Job.enqueued_at)
+        )
+    )

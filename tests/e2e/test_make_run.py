@@ -9,6 +9,7 @@ import shutil
 import signal
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Processes:
+def processes(tmp_path: Path) -> Iterator[Processes]:
     started = Processes(tmp_path / "logs")
-    yield started  # type: ignore[misc]
-    started.stop_all()
+    try:
+        yield started
+    finally:
+        started.stop_all()
 
 
 def _start(processes: Processes, home: Path) -> tuple[Proc, str, str]:

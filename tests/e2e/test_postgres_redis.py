@@ -118,7 +118,7 @@ def _wait_log(proc: Proc, needle: str) -> None:
     )
 
 
-def test_unknown_job_id_is_not_found_for_the_worker_either(deployment: Deployment) -> None:
+def test_worker_drops_message_for_unknown_job(deployment: Deployment) -> None:
     # A message for a job that does not exist (a deleted row) is dropped, the worker goes on.
     from api.queue import JobQueue
     from core.settings import Settings

@@ -79,18 +79,25 @@ class Service:
 
     # --- processes ---
 
-    def workers(self, *names: str, ulimit: str | None = None, **settings: str) -> dict[str, Proc]:
-        """Start workers side by side (each takes seconds to start) and wait until all are ready."""
+    def workers(
+        self, *names: str, api: bool = True, ulimit: str | None = None, **settings: str
+    ) -> dict[str, Proc]:
+        """Start workers (and the API, unless it runs or `api` is False) side by side, as each
+        takes seconds to start, and wait until all are ready. `settings` go to the workers."""
         procs = {
             name: start_worker(self.processes, name, {**self.env, **settings}, ulimit=ulimit)
             for name in names
         }
+        if api and self.base_url is None:
+            self.api()
         for proc in procs.values():
             wait_worker_ready(proc)
         return procs
 
-    def worker(self, name: str, *, ulimit: str | None = None, **settings: str) -> Proc:
-        return self.workers(name, ulimit=ulimit, **settings)[name]
+    def worker(
+        self, name: str, *, api: bool = True, ulimit: str | None = None, **settings: str
+    ) -> Proc:
+        return self.workers(name, api=api, ulimit=ulimit, **settings)[name]
 
     def api(self, **settings: str) -> str:
         self.api_proc, self.base_url = start_api(self.processes, {**self.env, **settings})
@@ -261,6 +268,9 @@ def service_settings(database_url: str, broker_url: str, data_dir: Path) -> dict
         "DATA_DIR": str(data_dir),
         "DOWNLOAD_DATASETS": "false",
         "DEVICE": "cpu",
+        # One thread per training process: tests run two of them on 2 cores, and OpenMP
+        # threads that spin-wait for a core another process holds slow training tenfold.
+        "OMP_NUM_THREADS": "1",
         **FAST_WORKER,
     }
 

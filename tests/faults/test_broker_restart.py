@@ -3,6 +3,8 @@ creates nothing."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,15 +15,22 @@ from tests.processes import RedisServer
 
 pytestmark = pytest.mark.slow
 
+# A queued job whose message is gone must be sent again by then (seconds; two short jobs included).
+REQUEUE_WITHIN_S = 30.0
+
 
 def test_redis_restart_loses_no_job(service: Service, redis_server: RedisServer) -> None:
     """Redis (append-only file, as in production) restarts while one job runs and two wait;
     the API's and the worker's connections to it are cut and must be made again."""
-    service.api()
     worker = service.worker("w1")
-    job_ids = [service.submit(epochs=2, seed=seed) for seed in (1, 2, 3)]
+    job_ids = [
+        service.submit(epochs=epochs, seed=seed) for seed, epochs in ((1, 2), (2, 1), (3, 1))
+    ]
     service.wait_job(
-        job_ids[0], lambda job: job.epochs_done >= 1, timeout=120, what="its first epoch"
+        job_ids[0],
+        lambda job: service.checkpoint_at(job_ids[0]) is not None,
+        timeout=120,
+        what="training (a first checkpoint)",
     )
     assert [service.job(j).status for j in job_ids[1:]] == [JobStatus.queued] * 2
 
@@ -34,6 +43,21 @@ def test_redis_restart_loses_no_job(service: Service, redis_server: RedisServer)
         assert job.attempts == 1
         assert service.epochs(job_id) == list(range(1, job.spec["epochs"] + 1))
     assert worker.alive()
+
+
+def test_broker_losing_its_queue_loses_no_job(service: Service, redis_server: RedisServer) -> None:
+    """Redis comes back empty (a lost volume, a failover to a replica that had not caught up, an
+    eviction): the jobs are still queued in the database, the source of truth, and must run."""
+    service.api()
+    job_ids = [service.submit(epochs=1, seed=seed) for seed in (1, 2)]
+    redis_server.stop()
+    shutil.rmtree(redis_server.directory)
+    redis_server.start()
+    service.worker("w1")
+
+    for job_id in job_ids:
+        job = service.wait_done(job_id, timeout=REQUEUE_WITHIN_S)
+        assert job.status == JobStatus.succeeded, service.describe(job_id)
 
 
 def test_submit_while_broker_down_answers_503_and_creates_nothing(

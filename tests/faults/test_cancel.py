@@ -18,7 +18,6 @@ STOP_WITHIN_S = 10.0  # measured here: about 1 s (a heartbeat, a batch, a checkp
 
 
 def test_cancel_queued_and_running_jobs(service: Service) -> None:
-    service.api()
     worker = service.worker("w1")
     running = service.submit(epochs=100)
     queued = service.submit(epochs=1)

@@ -48,7 +48,6 @@ def test_postgres_restart_mid_job_answers_503_then_job_completes(
     service_on_own_postgres: Service, own_postgres: PostgresServer
 ) -> None:
     service = service_on_own_postgres
-    service.api()
     service.worker("w1")
     job_id = service.submit()
     service.wait_job(job_id, lambda job: job.epochs_done >= 1, timeout=120, what="its first epoch")

@@ -14,7 +14,6 @@ pytestmark = pytest.mark.slow
 def test_same_job_delivered_twice_runs_once(service: Service) -> None:
     """Two workers, and two more messages for one job (a redelivery after a visibility timeout
     or a reaper's send racing the API's): one claim wins, every other delivery is dropped."""
-    service.api()
     workers = service.workers("w1", "w2")
     job_id = service.submit(epochs=2)
     send_message(service.env["BROKER_URL"], job_id)  # both workers now hold a message for it

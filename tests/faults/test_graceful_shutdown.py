@@ -14,7 +14,6 @@ pytestmark = pytest.mark.slow
 
 
 def test_sigterm_mid_training_hands_job_to_other_worker(service: Service) -> None:
-    service.api()
     workers = service.workers("w1", "w2")
     job_id = service.submit()
     job = service.wait_job(

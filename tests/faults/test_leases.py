@@ -16,7 +16,6 @@ def test_short_lease_survives_training_process_start(service: Service) -> None:
     """A 3 s lease with 0.5 s heartbeats: a healthy job must never look lost, also while its
     training process starts (python, torch import, dataset: about 5 s here) and has not yet
     sent its first heartbeat."""
-    service.api()
     worker = service.worker("w1", LEASE_TIMEOUT_S="3", MAX_ATTEMPTS="3")
     job_id = service.submit(epochs=1)
 
@@ -30,7 +29,7 @@ def test_short_lease_survives_training_process_start(service: Service) -> None:
 def test_job_committed_but_never_sent_is_sent_by_reaper(service: Service) -> None:
     """The API committed the job and died before sending it (the outbox): a worker's reaper
     sends it, and it runs."""
-    worker = service.worker("w1")
+    worker = service.worker("w1", api=False)
     with session_scope(service.database_url) as session:
         owner = keys.get_or_create_owner(session=session, name="fault-tester")
         session.commit()

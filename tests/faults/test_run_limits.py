@@ -11,7 +11,6 @@ pytestmark = pytest.mark.slow
 
 
 def test_job_past_run_time_fails_with_timeout(service: Service) -> None:
-    service.api()
     service.worker("w1", JOB_TIMEOUT_S="3")
     job_id = service.submit(epochs=200)
 
@@ -29,7 +28,6 @@ def test_job_past_run_time_fails_with_timeout(service: Service) -> None:
 
 def test_diverging_job_fails_with_diverged(service: Service) -> None:
     """ResNet-8 at learning rate 10 (the API's upper bound): the loss passes 1e4 in epoch 1."""
-    service.api()
     service.worker("w1")
     job_id = service.submit(epochs=3, learning_rate=10.0)
 

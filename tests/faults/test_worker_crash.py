@@ -26,7 +26,6 @@ pytestmark = pytest.mark.slow
 def test_sigkill_mid_epoch_resumes_on_other_worker_to_same_weights(
     service: Service, cifar_dir: Path
 ) -> None:
-    service.api()
     workers = service.workers("w1", "w2")
     # Two jobs of one spec and seed: one runs undisturbed (the reference), the other is killed.
     reference = service.submit()
@@ -66,7 +65,6 @@ def test_job_killing_its_training_process_fails_at_attempt_limit(service: Servic
     """`ulimit -S -t 8` gives every process of the worker 8 s of CPU time; the kernel kills a
     training process past it with SIGXCPU, as it would with the OOM killer's SIGKILL. A job
     with many epochs needs more, so each attempt dies the same way."""
-    service.api()
     worker = service.worker("w1", ulimit="-S -t 8", MAX_ATTEMPTS="2")
     job_id = service.submit(epochs=200)
 

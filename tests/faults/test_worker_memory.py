@@ -38,7 +38,6 @@ def _threads_and_fds(pid: int) -> tuple[int, int]:
 
 
 def test_ten_jobs_in_a_row_return_worker_memory_to_its_level(service: Service) -> None:
-    service.api()
     worker = service.worker("w1")
     # One job first: imports and pools that any first job creates are not a leak.
     warm_up = service.submit(epochs=1)

@@ -92,14 +92,10 @@ class Sent:
     """A `send` that records what would have gone to the broker."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.calls: list[tuple[uuid.UUID, float | None]] = []
+        self.ids: list[uuid.UUID] = []
         self.fail = fail
 
-    def __call__(self, job_id: uuid.UUID, *, countdown: float | None = None) -> None:
+    def __call__(self, job_id: uuid.UUID) -> None:
         if self.fail:
             raise ConnectionError("broker down")
-        self.calls.append((job_id, countdown))
-
-    @property
-    def ids(self) -> list[uuid.UUID]:
-        return [job_id for job_id, _ in self.calls]
+        self.ids.append(job_id)

@@ -13,7 +13,7 @@ from core.store.jobs import mark_enqueued
 from core.store.tables import Job, JobStatus
 from core.store.types import utcnow
 from tests.worker.builders import Sent, claim, job_row, new_job
-from worker.reaper import reap_once
+from worker.reaper import RESEND_AFTER_S, reap_once
 
 
 def _age(database_url: str, job_id: uuid.UUID, **seconds_ago: float) -> None:
@@ -50,7 +50,7 @@ def test_reap_once_fails_stale_job_at_attempt_limit(settings: Settings) -> None:
     assert (job.status, job.error_code) == (JobStatus.failed, "worker_lost")
     assert "no heartbeat" in (job.error_message or "")
     assert report.failed == [job_id]
-    assert sent.calls == []
+    assert sent.ids == []
 
 
 def test_reap_once_cancels_stale_job_whose_cancel_was_requested(settings: Settings) -> None:
@@ -69,7 +69,7 @@ def test_reap_once_leaves_job_with_fresh_heartbeat(settings: Settings) -> None:
     reap_once(settings, sent, outbox_delay_s=0)
     job = job_row(settings.database_url, job_id)
     assert (job.status, job.lease_id) == (JobStatus.running, held.lease_id)
-    assert sent.calls == []
+    assert sent.ids == []
 
 
 def test_reap_once_sends_queued_job_that_no_message_carries(settings: Settings) -> None:
@@ -89,7 +89,7 @@ def test_reap_once_gives_api_time_to_send_new_job(settings: Settings) -> None:
     new_job(settings.database_url)
     sent = Sent()
     reap_once(settings, sent)
-    assert sent.calls == []
+    assert sent.ids == []
 
 
 def test_reap_once_keeps_job_in_outbox_when_broker_is_down(settings: Settings) -> None:
@@ -99,3 +99,38 @@ def test_reap_once_keeps_job_in_outbox_when_broker_is_down(settings: Settings) -
     sent = Sent()
     reap_once(settings, sent, outbox_delay_s=0)
     assert sent.ids == [job_id]
+
+
+def _sent_long_ago(settings: Settings) -> uuid.UUID:
+    """A queued job whose message went out before the worker's wait began."""
+    job_id = new_job(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        mark_enqueued(session=session, job_id=job_id)
+    _age(settings.database_url, job_id, created_at=60, enqueued_at=RESEND_AFTER_S + 1)
+    return job_id
+
+
+def test_reap_once_resends_job_whose_message_never_reached_idle_worker(
+    settings: Settings,
+) -> None:
+    job_id = _sent_long_ago(settings)
+    sent = Sent()
+    report = reap_once(settings, sent, idle_for_s=RESEND_AFTER_S + 1)
+    assert sent.ids == report.resent == [job_id]
+
+
+def test_reap_once_leaves_sent_job_while_worker_is_busy_or_newly_idle(settings: Settings) -> None:
+    _sent_long_ago(settings)
+    sent = Sent()
+    reap_once(settings, sent, idle_for_s=0.0)  # busy: the message may be waiting in the queue
+    reap_once(settings, sent, idle_for_s=RESEND_AFTER_S / 2)
+    assert sent.ids == []
+
+
+def test_reap_once_leaves_recently_sent_job(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        mark_enqueued(session=session, job_id=job_id)
+    sent = Sent()
+    reap_once(settings, sent, idle_for_s=RESEND_AFTER_S + 1)
+    assert sent.ids == []

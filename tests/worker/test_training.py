@@ -51,7 +51,7 @@ def _weights(database_url: str, job_id: uuid.UUID) -> dict[str, torch.Tensor]:
     with session_scope(database_url) as session:
         data = jobs.load_weights(session=session, job_id=job_id)
     assert data is not None
-    return torch.load(io.BytesIO(data), weights_only=True)  # type: ignore[no-any-return]
+    return torch.load(io.BytesIO(data), weights_only=True)
 
 
 def test_train_records_each_epoch_and_weights_when_job_succeeds(settings: Settings) -> None:
@@ -159,8 +159,9 @@ def test_train_stops_within_a_heartbeat_and_a_batch_when_cancelled_while_running
     canceller.start()
     assert _run(settings, job_id) == JobStatus.cancelled
     stopped_after = time.monotonic() - cancelled_at[0]
-    # heartbeat_interval_s to learn of it, then at most one batch (and the checkpoint write)
-    assert stopped_after < settings.heartbeat_interval_s + 2.0
+    # heartbeat_interval_s to learn of it, then at most one batch and the checkpoint write
+    # (a fraction of a second alone; the margin is for a machine busy with other work)
+    assert stopped_after < settings.heartbeat_interval_s + 5.0
     assert job_row(settings.database_url, job_id).epochs_done < 50
 
 
