@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from api.auth import KeyCache
 from api.deps import Services
-from api.errors import install_error_handlers
+from api.errors import BodySizeLimit, install_error_handlers
 from api.openapi import limited_openapi
 from api.queue import JobQueue
 from api.routes import health, jobs
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=KeyCache(),
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(jobs.router)
     app.include_router(health.router)
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]

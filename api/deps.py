@@ -13,6 +13,7 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -75,13 +76,21 @@ async def in_thread(
     """
 
     def run() -> T:
-        try:
-            result = work(session, *args, **kwargs)
-            session.commit()  # expire_on_commit=False: loaded objects stay usable
-            return result
-        except BaseException:
-            session.rollback()
-            raise
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        # One checkout (and pre-ping) for all the transactions of this unit of work: a POST
+        # commits twice (the job, then its enqueued mark), and each checkout costs a ping.
+        with engine.connect() as connection:
+            session.bind = connection
+            try:
+                result = work(session, *args, **kwargs)
+                session.commit()  # expire_on_commit=False: loaded objects stay usable
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.bind = engine
 
     return await run_in_threadpool(run)
 

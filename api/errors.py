@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Location = Literal["body", "query", "path", "header"]
 DATABASE_DOWN = "the database is unavailable; retry later"
+MAX_BODY_BYTES = 1 << 20  # a job request is under 1 KiB; more is a mistake or an attack
 RETRY_AFTER_S = 5  # sent with a 503: the database or broker is usually back within seconds
 
 
@@ -149,6 +151,12 @@ async def _database_down(request: Request, error: Exception) -> JSONResponse:
     return error_response(ApiError(503, "database_unavailable", DATABASE_DOWN, headers=headers))
 
 
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    # Starlette logs the traceback after this answer; the client gets the usual shape.
+    message = "an unexpected error occurred; it has been logged"
+    return error_response(ApiError(500, "internal_error", message))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation)
@@ -157,6 +165,24 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(store_error, _store)
     for db_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.add_exception_handler(db_error, _database_down)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodySizeLimit:
+    """A 413 in the common error shape for a declared Content-Length over MAX_BODY_BYTES,
+    before the body is read. (FastAPI's own max_body_size answers in plain text.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                    message = f"the request body is over {MAX_BODY_BYTES} bytes"
+                    await error_response(ApiError(413, "too_large", message))(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 # For `responses=` in the routes: the error bodies show in the OpenAPI docs.

@@ -188,6 +188,15 @@ def test_create_garbage_bodies_never_500(api: Api) -> None:
     assert _job_count(api.database_url) == 0
 
 
+def test_create_oversized_body_is_413(api: Api) -> None:
+    body = b'{"architecture": "' + b"x" * (2 << 20) + b'"}'
+    response = api.client.post(
+        "/jobs", content=body, headers={**api.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
 def test_create_body_not_json_is_refused(api: Api) -> None:
     for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
         headers = {**api.headers, **({"Content-Type": content_type} if content_type else {})}
