@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,8 +50,8 @@ SPEC: dict[str, Any] = {
     "seed": 7,
 }
 
-# Seconds. The lease timeout must cover a training process's start (python, torch import,
-# dataset load: about 5 s here, 10 s with two starting at once) before its first heartbeat.
+# Seconds. A lost worker's job moves on within lease timeout + reaper interval; 8 s rides out
+# the 3 s database outage of test_database_restart and heartbeats late on a busy machine.
 FAST_WORKER = {
     "HEARTBEAT_INTERVAL_S": "0.5",
     "LEASE_TIMEOUT_S": "8",
@@ -73,7 +72,6 @@ class Service:
         self.env = env
         self.database_url = env["DATABASE_URL"]
         self.base_url: str | None = None
-        self.api_proc: Proc | None = None
         with session_scope(self.database_url) as session:
             _, self.api_key = keys.create_key(session=session, owner_name="fault-tester")
 
@@ -100,7 +98,7 @@ class Service:
         return self.workers(name, api=api, ulimit=ulimit, **settings)[name]
 
     def api(self, **settings: str) -> str:
-        self.api_proc, self.base_url = start_api(self.processes, {**self.env, **settings})
+        _, self.base_url = start_api(self.processes, {**self.env, **settings})
         return self.base_url
 
     def client(self, timeout: float = 10.0) -> httpx.Client:
@@ -225,11 +223,10 @@ def workdir() -> Iterator[Path]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether any phase of a test failed, for the `processes` finalizer."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    item.stash.setdefault(FAILED, False)
-    if report.failed:
-        item.stash[FAILED] = True
+    item.stash[FAILED] = item.stash.get(FAILED, False) or report.failed
 
 
 @pytest.fixture
@@ -281,10 +278,6 @@ def service(
 ) -> Service:
     # Set up in this order, torn down in reverse: the processes stop before the database goes.
     return Service(processes, service_settings(store_url, redis_server.url(), cifar_dir))
-
-
-def elapsed(since: float) -> float:
-    return time.monotonic() - since
 
 
 def send_message(broker_url: str, job_id: uuid.UUID) -> str:

@@ -3,6 +3,7 @@ worker it runs on, stops at the attempt limit."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def test_sigkill_mid_epoch_resumes_on_other_worker_to_same_weights(
 
     done = service.wait_done(victim, timeout=180)
     assert done.status == JobStatus.succeeded, service.describe(victim)
-    survivor = next(proc for name, proc in workers.items() if proc is not holder)
+    survivor = next(proc for proc in workers.values() if proc is not holder)
     assert done.worker is not None and done.worker.startswith(f"{survivor.name}@")
     assert done.attempts == 2  # the killed delivery and the one that finished
     assert service.epochs(victim) == list(range(1, SPEC["epochs"] + 1))
@@ -59,6 +60,35 @@ def test_sigkill_mid_epoch_resumes_on_other_worker_to_same_weights(
 
     assert service.wait_done(reference, timeout=60).status == JobStatus.succeeded
     assert_same_weights(service.weights(victim), service.weights(reference))
+
+
+def test_training_process_killed_resumes_and_leaves_no_files(
+    service: Service, workdir: Path
+) -> None:
+    """The kernel's OOM killer takes the training process (SIGKILL), not the worker: the job
+    goes on from its checkpoint on the same worker, and the dead process's temporary files
+    (TMPDIR, the worker's own here) do not pile up on the worker's disk."""
+    scratch = workdir / "worker-tmp"
+    scratch.mkdir()
+    worker = service.worker("w1", TMPDIR=str(scratch))
+    job_id = service.submit()
+    service.wait_job(
+        job_id,
+        lambda job: (service.checkpoint_at(job_id) or (0, 0)) >= (1, 0),
+        timeout=120,
+        what="its first epoch",
+    )
+    [child] = training_children(worker)
+    os.kill(child, signal.SIGKILL)
+
+    done = service.wait_done(job_id, timeout=120)
+    assert done.status == JobStatus.succeeded, service.describe(job_id)
+    assert done.attempts == 2
+    assert service.epochs(job_id) == list(range(1, SPEC["epochs"] + 1))
+    assert log_lines(worker, str(job_id), "killed by SIGKILL")
+    # torch's own cache folder (torchinductor_<user>) is shared by all processes and kept.
+    left = sorted(path.name for path in scratch.iterdir() if not path.name.startswith("torch"))
+    assert not left, f"left in the worker's TMPDIR by killed training processes: {left}"
 
 
 def test_job_killing_its_training_process_fails_at_attempt_limit(service: Service) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.store.tables import JobStatus
+from tests.cifar_files import write_cifar10
 from tests.faults.conftest import Service, log_lines
 from tests.processes import Proc, children, rss_kib, wait_for
 
@@ -37,8 +41,21 @@ def _threads_and_fds(pid: int) -> tuple[int, int]:
     return threads, len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
-def test_ten_jobs_in_a_row_return_worker_memory_to_its_level(service: Service) -> None:
-    worker = service.worker("w1")
+@pytest.fixture
+def tiny_cifar_dir() -> Iterator[Path]:
+    """50 training images: a job is then little more than its training process's start."""
+    root = Path(tempfile.mkdtemp(prefix="crs-faults-tiny-"))
+    try:
+        write_cifar10(root, train_per_class=5, test_per_class=5)
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_ten_jobs_in_a_row_return_worker_memory_to_its_level(
+    service: Service, tiny_cifar_dir: Path
+) -> None:
+    worker = service.worker("w1", DATA_DIR=str(tiny_cifar_dir))
     # One job first: imports and pools that any first job creates are not a leak.
     warm_up = service.submit(epochs=1)
     assert service.wait_done(warm_up, timeout=120).status == JobStatus.succeeded
