@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -37,11 +41,15 @@ from core.store.lifecycle import (
     release_job,
 )
 from core.store.tables import Job, JobStatus
+from worker import run_limit
 from worker.db import store_call
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # how often the wait for the child looks at the shutdown deadline
+# Seconds from SIGTERM to SIGKILL for a training process past its run-time limit: its job is
+# already ended, so it has nothing to save; a responsive one exits at its next batch.
+OVERDUE_KILL_AFTER_S = 5.0
 
 
 Sender = Callable[[uuid.UUID], None]
@@ -128,13 +136,33 @@ def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sende
     if _shutting_down.is_set():
         _hand_back_unstarted(job_id, claim, settings, send)
         return
-    code = run_child(job_id, claim.lease_id, settings)
+    with scratch_folder(claim) as scratch:
+        code = run_child(claim, settings, scratch=scratch)
     settle(job_id, claim.lease_id, code, settings=settings, send=send)
 
 
-def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int:
-    """Start `python -m worker.train_child` and wait for it; returns its exit code."""
+@contextmanager
+def scratch_folder(claim: Claim) -> Iterator[Path | None]:
+    """A folder for the training process's files (the `init_from` weights), removed here once
+    it has exited: a training process killed outright cleans up nothing itself."""
+    if claim.spec.get("init_from") is None and claim.init_from_id is None:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"crs-job-{claim.job_id}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) -> int:
+    """Start `python -m worker.train_child` and wait for it; returns its exit code.
+
+    Past the job's run-time limit (and a grace) the job is ended `timeout` from here and the
+    training process stopped: one that hangs checks no deadline itself.
+    """
     global _current
+    job_id, lease_id = claim.job_id, claim.lease_id
     command = [
         sys.executable,
         "-m",
@@ -144,6 +172,8 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
         "--parent-pid",
         str(os.getpid()),
     ]
+    if scratch is not None:
+        command += ["--scratch", str(scratch)]
     # The child makes the kernel kill it when this process dies (PR_SET_PDEATHSIG), itself,
     # first thing: a preexec_fn would do it between fork and exec, which is unsafe while the
     # reaper thread runs. It stays in this process group, so a signal to the group reaches it.
@@ -151,7 +181,10 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
     child = _Child(process)
     _current = child
     log.info("job %s: training process %d started", job_id, process.pid)
-    renewing, next_renewal = True, time.monotonic() + settings.heartbeat_interval_s
+    started = time.monotonic()
+    deadline = started + run_limit.seconds_left(settings, claim.run_seconds)
+    renewing, next_renewal = True, started + settings.heartbeat_interval_s
+    overdue = False
     try:
         while True:
             try:
@@ -162,6 +195,9 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
             if renewing and now >= next_renewal:
                 renewing = _renew(job_id, lease_id, settings)
                 next_renewal = now + settings.heartbeat_interval_s
+            if not overdue and now >= deadline:
+                overdue, renewing = True, False
+                _stop_overdue(claim, child, settings, run_seconds=claim.run_seconds + now - started)
             if child.kill_at is not None and not child.announced:
                 child.announced = True
                 log.info(
@@ -181,6 +217,37 @@ def run_child(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> int
         if process.poll() is None:  # the wait was interrupted (a hard shutdown): leave no orphan
             process.kill()
             process.wait()
+
+
+def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_seconds: float) -> None:
+    """End the job `timeout` under its lease, then SIGTERM its training process (SIGKILL soon).
+
+    The job is ended first, so that a process that wakes up meanwhile finds its lease gone and
+    writes nothing (no hand-back of a job out of time).
+    """
+    log.warning(
+        "job %s: past its run-time limit of %g s (and %g s of grace), which training process %d "
+        "has not enforced; ending the job and the process",
+        claim.job_id,
+        settings.job_timeout_s,
+        run_limit.GRACE_S,
+        child.process.pid,
+    )
+    try:
+        if not run_limit.end_overdue(
+            claim.job_id, claim.lease_id, settings, run_seconds=run_seconds, spec=claim.spec
+        ):
+            log.info("job %s: ended meanwhile; stopping its training process", claim.job_id)
+    except DBAPIError:
+        # Left running under a lease nobody renews: `settle` or the reaper re-queues it, and
+        # the next attempt, out of time, ends it at once.
+        log.exception("job %s: could not record the timeout", claim.job_id)
+    # The shutdown's announcement, if one is due, would say the job is being handed back.
+    child.announced = True
+    if child.process.poll() is None:
+        child.process.send_signal(signal.SIGTERM)
+        kill_at = time.monotonic() + OVERDUE_KILL_AFTER_S
+        child.kill_at = kill_at if child.kill_at is None else min(child.kill_at, kill_at)
 
 
 def _renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:

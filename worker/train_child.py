@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 from core.settings import get_settings
 from worker.lease import Lease
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job_id", type=uuid.UUID)
     parser.add_argument("lease_id", type=uuid.UUID)
     parser.add_argument("--parent-pid", type=int, default=None, help="the supervising worker")
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="a folder for the job's files; the caller removes it",
+    )
     args = parser.parse_args(argv)
 
     die_with_parent(args.parent_pid)
@@ -62,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from worker.training import train  # torch comes in here
 
-    train(args.job_id, args.lease_id, settings, shutdown=shutdown, lease=lease)
+    train(
+        args.job_id, args.lease_id, settings, shutdown=shutdown, lease=lease, scratch=args.scratch
+    )
     return 0
 
 

@@ -14,7 +14,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from worker.db import store_call
 from worker.failures import Failure, InitFromUnusable, describe_failure
 from worker.job_config import train_config
 from worker.lease import Lease
+from worker.run_limit import timeout_message
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +164,15 @@ def train(
     *,
     shutdown: threading.Event | None = None,
     lease: Lease | None = None,
+    scratch: Path | None = None,
 ) -> JobStatus | None:
     """Train the claimed job and record its end; returns the status written (None: lease lost).
 
     `shutdown` is set by SIGTERM: the job is then checkpointed and handed back to the queue.
     `lease`, when given, is already renewing the job's lease (the training process starts it
-    before torch loads); otherwise one is started here.
+    before torch loads); otherwise one is started here. `scratch` is a folder for the job's
+    files that the caller removes (the supervisor, once this process has exited, killed or
+    not); without it a temporary folder is made, and removed only if this process lives on.
     """
     if lease is None:
         lease = Lease(settings, job_id, lease_id)
@@ -187,7 +192,7 @@ def train(
             earlier_run_seconds=job.run_seconds,
             shutdown=shutdown or threading.Event(),
         )
-        return _train(job, run)
+        return _train(job, run, scratch)
     except LeaseLost:
         log.warning("job %s: lease lost; the job is someone else's now", job_id)
         return None
@@ -195,11 +200,10 @@ def train(
         lease.stop()
 
 
-def _train(job: Job, run: JobRun) -> JobStatus | None:
+def _train(job: Job, run: JobRun, scratch: Path | None) -> JobStatus | None:
     settings, job_id = run.settings, run.job_id
     try:
-        with tempfile.TemporaryDirectory(prefix="crs-init-") as folder:
-            init_weights = _write_init_weights(job, Path(folder), settings)
+        with _init_weights(job, settings, scratch) as init_weights:
             try:
                 config = run.config = train_config(job.spec, settings, init_weights=init_weights)
             except ValueError as error:
@@ -249,9 +253,12 @@ def _train(job: Job, run: JobRun) -> JobStatus | None:
     return _succeed(run, result)
 
 
-def _write_init_weights(job: Job, folder: Path, settings: Settings) -> Path | None:
+@contextmanager
+def _init_weights(job: Job, settings: Settings, scratch: Path | None) -> Iterator[Path | None]:
+    """The weights the job starts from (`init_from`) as a file, for as long as training runs."""
     if job.spec.get("init_from") is None and job.init_from_id is None:
-        return None
+        yield None
+        return
     source = job.init_from_id or uuid.UUID(str(job.spec["init_from"]))
     weights = store_call(
         settings,
@@ -263,9 +270,15 @@ def _write_init_weights(job: Job, folder: Path, settings: Settings) -> Path | No
             f"job {source} has no weights (it has not succeeded, or was deleted); "
             "start from a succeeded job"
         )
-    path = folder / f"{source}.pt"
-    path.write_bytes(weights)
-    return path
+    if scratch is not None:
+        path = scratch / f"{source}.pt"
+        path.write_bytes(weights)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="crs-init-") as folder:
+        path = Path(folder) / f"{source}.pt"
+        path.write_bytes(weights)
+        yield path
 
 
 def _succeed(run: JobRun, result: FitResult) -> JobStatus:
@@ -349,10 +362,7 @@ def _stopped(run: JobRun, result: FitResult) -> JobStatus | None:
         return JobStatus.cancelled
     epochs = run.config.epochs if run.config is not None else "?"
     failure = Failure(
-        "timeout",
-        f"ran longer than the {run.settings.job_timeout_s:g} s limit of this service "
-        f"({result.epochs_completed} of {epochs} epochs done); submit fewer epochs or a "
-        "smaller network",
+        "timeout", timeout_message(run.settings.job_timeout_s, result.epochs_completed, epochs)
     )
     return _fail(run, failure)
 

@@ -14,7 +14,7 @@ from core.store import jobs, lifecycle
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
 from tests.worker.builders import Sent, claim, job_row, new_job
-from worker import supervisor
+from worker import run_limit, supervisor
 
 
 def _supervise(settings: Settings, job_id: uuid.UUID, sent: Sent) -> None:
@@ -124,3 +124,46 @@ def test_child_env_spells_out_settings_so_child_reads_the_same(settings: Setting
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert Settings.model_validate_json(out) == settings
+
+
+def test_end_overdue_fails_held_job_with_timeout_naming_limit_and_epochs(
+    settings: Settings,
+) -> None:
+    job_id = new_job(settings.database_url, epochs=5)
+    held = claim(settings.database_url, job_id)
+    limited = settings.model_copy(update={"job_timeout_s": 6.0})
+    assert run_limit.end_overdue(job_id, held.lease_id, limited, run_seconds=16.5, spec=held.spec)
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.error_code, job.lease_id) == (JobStatus.failed, "timeout", None)
+    assert job.run_seconds == 16.5
+    message = job.error_message or ""
+    assert "6 s limit" in message and "0 of 5 epochs done" in message
+    assert "stopped making progress" in message
+
+
+def test_end_overdue_writes_nothing_when_job_ended_meanwhile(settings: Settings) -> None:
+    job_id = new_job(settings.database_url)
+    held = claim(settings.database_url, job_id)
+    with session_scope(settings.database_url) as session:
+        lifecycle.end_job(
+            session=session, job_id=job_id, lease_id=held.lease_id, status=JobStatus.cancelled
+        )
+    assert not run_limit.end_overdue(
+        job_id, held.lease_id, settings, run_seconds=1.0, spec=held.spec
+    )
+    assert job_row(settings.database_url, job_id).status == JobStatus.cancelled
+
+
+def test_scratch_folder_made_for_init_from_jobs_only_and_removed_after(
+    settings: Settings,
+) -> None:
+    plain = claim(settings.database_url, new_job(settings.database_url))
+    with supervisor.scratch_folder(plain) as folder:
+        assert folder is None
+    tuned = claim(
+        settings.database_url, new_job(settings.database_url, init_from=str(plain.job_id))
+    )
+    with supervisor.scratch_folder(tuned) as folder:
+        assert folder is not None and folder.is_dir()
+        (folder / "weights.pt").write_bytes(b"x")
+    assert not folder.exists()

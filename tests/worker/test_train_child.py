@@ -25,6 +25,7 @@ WORKER_MAIN_MODULES = (
     "worker.reaper",
     "worker.dispatch",
     "worker.db",
+    "worker.run_limit",
 )
 
 
