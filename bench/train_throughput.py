@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000, help="generated training images")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the pipelines")
     parser.add_argument("--steps", type=int, default=50, help="timed steps per round (fp32)")
-    parser.add_argument("--bf16-steps", type=int, default=10, help="timed steps, core bf16")
+    parser.add_argument("--bf16-steps", type=int, default=10, help="core bf16 steps; 0 skips")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     print(f"{cpu_name()}, {THREADS} threads, torch {torch.__version__}, ResNet-20, batch {BATCH}")
@@ -146,8 +146,9 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, run in pipelines.items():
                 times[name] += run(root, args.steps)
-        bf16 = "core bf16 autocast channels_last"
-        times[bf16] = core_steps(root, args.bf16_steps, precision="bf16", channels_last=True)
+        if args.bf16_steps > 0:
+            bf16 = "core bf16 autocast channels_last"
+            times[bf16] = core_steps(root, args.bf16_steps, precision="bf16", channels_last=True)
     print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     # The median step resists bursts of load from other processes; the mean is shown as well.
     reference = BATCH / statistics.median(times["reference DataLoader+PIL NCHW fp32"])

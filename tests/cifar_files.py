@@ -33,12 +33,12 @@ kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree mot
 mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate
 poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper
 snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television
-tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split()
+tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split()  # noqa: SIM905
 CIFAR100_COARSE = """aquatic_mammals fish flowers food_containers fruit_and_vegetables
 household_electrical_devices household_furniture insects large_carnivores
 large_man-made_outdoor_things large_natural_outdoor_scenes large_omnivores_and_herbivores
 medium_mammals non-insect_invertebrates people reptiles small_mammals trees vehicles_1
-vehicles_2""".split()
+vehicles_2""".split()  # noqa: SIM905
 
 # Ten well-separated colours (RGB); class c uses colour c % 10 and stripe pattern c // 10.
 PALETTE = np.array(
@@ -101,7 +101,8 @@ def write_cifar10(
         content = _batch(b"labels", train_labels[part], train_images[part], name)
         _dump(folder / f"data_batch_{index}", content)
     test_labels = _labels(10, test_per_class, rng)
-    test_batch = _batch(b"labels", test_labels, make_images(test_labels, rng), "testing batch 1 of 1")
+    test_images = make_images(test_labels, rng)
+    test_batch = _batch(b"labels", test_labels, test_images, "testing batch 1 of 1")
     _dump(folder / "test_batch", test_batch)
     meta = {
         b"num_cases_per_batch": int(np.ceil(train_labels.shape[0] / 5)),
