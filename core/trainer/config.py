@@ -6,9 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-ARCHITECTURES = ("resnet", "plain")
-SHORTCUTS = ("A", "B")
-DATASETS = {"cifar10": 10, "cifar100": 100}
+from core.architecture import ARCHITECTURES, SHORTCUTS
+from core.architecture import DATASET_CLASSES as DATASETS
+
 LR_SCHEDULES = ("multistep", "step", "cosine")
 TRAIN_MODES = ("end_to_end", "frozen_base")
 WARMUP_MODES = ("auto", "on", "off")

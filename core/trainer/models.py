@@ -8,19 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.trainer.config import ARCHITECTURES, SHORTCUTS
+from core.architecture import ARCHITECTURES, SHORTCUTS, blocks_per_stage
 
 CLASSIFIER = "fc"  # the layer frozen_base trains (and may resize); everything else is the base
 STAGE_WIDTHS = (16, 32, 64)  # filters on 32x32, 16x16 and 8x8 maps (section 4.2)
-
-
-def blocks_per_stage(depth: int) -> int:
-    """n for depth = 6n + 2; a ValueError for any other depth."""
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(
-            f"depth must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, ...), got {depth!r}"
-        )
-    return (depth - 2) // 6
 
 
 class ZeroPadShortcut(nn.Module):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from core.architecture import parameter_count
 from core.trainer import build_model, count_parameters
 
 PAPER_COUNTS = {
@@ -27,6 +28,18 @@ def test_count_parameters_matches_paper_table(architecture: str, depth: int) -> 
 def test_count_parameters_option_b_adds_projections(depth: int) -> None:
     model = build_model("resnet", depth, shortcut="B")
     assert count_parameters(model) == PAPER_COUNTS[depth] + OPTION_B_EXTRA
+
+
+@pytest.mark.parametrize(
+    ("depth", "num_classes", "shortcut"),
+    [(8, 10, "A"), (20, 100, "A"), (44, 100, "B"), (110, 10, "B")],
+)
+def test_parameter_count_formula_matches_built_model(
+    depth: int, num_classes: int, shortcut: str
+) -> None:
+    # The API prices jobs with the torch-free formula; it must count what the trainer builds.
+    model = build_model("resnet", depth, num_classes=num_classes, shortcut=shortcut)
+    assert parameter_count(depth, num_classes, shortcut) == count_parameters(model)
 
 
 def test_forward_shapes_through_every_stage() -> None:
