@@ -26,7 +26,7 @@ from types import FrameType
 from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import make_url
 
-from core.broker import TRAIN_QUEUE
+from core.broker import CELERY_WORKER_ARGS
 from core.settings import VAR_DIR, Settings, get_settings
 from core.store.db import session_scope
 from core.store.keys import authenticate, create_key
@@ -98,13 +98,7 @@ def commands(host: str, port: int) -> dict[str, list[str]]:
             python,
             "-m",
             "celery",
-            "-A",
-            "worker.app",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            TRAIN_QUEUE,
+            *CELERY_WORKER_ARGS,
             "-n",
             "local@%h",
             "--loglevel=INFO",

@@ -12,6 +12,18 @@ from core.settings import Settings
 
 TRAIN_TASK = "worker.train_job"  # sent by name, so the API never imports the worker
 TRAIN_QUEUE = "training"
+# How every worker runs (`celery ...` or `python -m celery ...`): solo pool, one job at a time,
+# so the task runs in the worker's main process and supervises one training child (one per GPU).
+# `make run`, the tests and the compose file (checked by tests/deploy) all use these.
+CELERY_WORKER_ARGS = (
+    "-A",
+    "worker.app",
+    "worker",
+    "--pool=solo",
+    "--concurrency=1",
+    "-Q",
+    TRAIN_QUEUE,
+)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from core.broker import CELERY_WORKER_ARGS
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -392,13 +394,7 @@ def start_worker(
     """
     argv = [
         str(VENV_BIN / "celery"),
-        "-A",
-        "worker.app",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "-Q",
-        "training",
+        *CELERY_WORKER_ARGS,
         "-n",
         f"{name}@%h",
         "--loglevel=INFO",

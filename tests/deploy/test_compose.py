@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from core.broker import TRAIN_QUEUE
+from core.broker import CELERY_WORKER_ARGS
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER_COMMAND = [
-    "celery", "-A", "worker.app", "worker", "--pool=solo", "--concurrency=1", "-Q", TRAIN_QUEUE,
-]  # fmt: skip
+WORKER_COMMAND = ["celery", *CELERY_WORKER_ARGS]
 
 
 @pytest.fixture(scope="module")
