@@ -25,6 +25,11 @@ COPY api ./api
 COPY worker ./worker
 RUN python -m pip install --no-deps . && rm -rf build ./*.egg-info
 
+# The commit the image was built from (`docker build --build-arg SOURCE_REVISION=$(git rev-parse
+# HEAD)`): each job attempt records it, since the image holds no .git to ask.
+ARG SOURCE_REVISION=""
+ENV SOURCE_REVISION=${SOURCE_REVISION}
+
 # Not root: a training job reads files and talks to PostgreSQL and Redis, nothing more.
 # /data is created here so that a named volume mounted on it starts out owned by this user.
 RUN useradd --create-home --uid 10001 service && mkdir -p /data && chown service /data

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck clean
+.PHONY: install run test lint typecheck clean browser
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core api worker
+	$(VENV)/bin/mypy core api worker client
 
-test: lint typecheck
+# The dashboard's browser tests drive Debian's Chromium (a browser download by a test tool does
+# not work on these machines): installed from the system's packages when it is missing and this
+# user may install them. Without it those tests skip, or fail under CI=true.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: lint typecheck browser
 	$(VENV)/bin/pytest -q
 
 clean:

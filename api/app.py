@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.auth import KeyCache
+from api import live
+from api.auth import FailureLimit, KeyCache
+from api.body_limit import BodyLimit, route_limits
+from api.dashboard import install_dashboard
 from api.deps import Services
-from api.errors import BodySizeLimit, install_error_handlers
+from api.errors import install_error_handlers
 from api.openapi import limited_openapi
+from api.predict import ModelCache
 from api.queue import JobQueue
-from api.routes import health, jobs
+from api.routes import estimate, events, health, jobs, predict, report, sweeps
 from core.settings import Settings, get_settings
 from core.store.db import get_sessionmaker
 
@@ -41,12 +45,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         sessions=get_sessionmaker(settings.database_url),
         queue=JobQueue(settings),
-        keys=KeyCache(),
+        keys=KeyCache(negative_ttl_s=settings.auth_negative_cache_s),
+        failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(
+        BodyLimit, default_bytes=settings.max_body_bytes, routes=route_limits(settings)
+    )
+    # Before jobs.router: POST /jobs/estimate is not a job id.
+    app.include_router(estimate.router)
     app.include_router(jobs.router)
+    app.include_router(report.router)
+    app.include_router(predict.router)  # ONNX sessions cached in app.state (issue 11)
+    app.state.predict_models = ModelCache(
+        settings.predict_cache_bytes, threads=settings.predict_threads
+    )
     app.include_router(health.router)
+    app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
+    app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
+    live.install(settings, app.state.services.queue)
+    install_dashboard(app)  # the web page at /, a client of the routes above
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]
     return app
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import KeyCache
+from api.auth import FailureLimit, KeyCache
 from api.errors import ApiError
 from api.queue import JobQueue
 from core.settings import Settings
@@ -35,6 +35,7 @@ class Services:
     sessions: sessionmaker[Session]
     queue: JobQueue
     keys: KeyCache
+    failures: FailureLimit
 
 
 def services(request: Request) -> Services:
@@ -100,6 +101,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 UNAUTHORIZED = "a valid API key is required: send `Authorization: Bearer <key>`"
+TOO_MANY_FAILURES = "too many failed authentications from your address; retry after Retry-After s"
 # Declared in the OpenAPI document by api.openapi (not through fastapi.security.HTTPBearer, whose
 # extra dependency cost about 4 % of GET /jobs/<id>'s time under load).
 BEARER_SCHEME = {
@@ -111,16 +113,25 @@ BEARER_SCHEME = {
 
 async def authenticate(request: Request) -> Owner:
     """The owner of the request's `Authorization: Bearer <key>`; 401 for a missing, unknown or
-    revoked key. A key seen in the last few seconds costs no database query (api.auth)."""
+    revoked key, 429 for an address with too many failures of late. A key seen in the last few
+    seconds, known or unknown, costs no database query (api.auth)."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise ApiError(401, "unauthorized", UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     found = services(request)
     owner = found.keys.cached(key)
-    if owner is None:
+    if owner is not None:
+        return owner
+    address = request.client.host if request.client is not None else "unknown"
+    wait_s = found.failures.retry_after_s(address)
+    if wait_s is not None:
+        headers = {"Retry-After": str(wait_s)}
+        raise ApiError(429, "too_many_failures", TOO_MANY_FAILURES, headers=headers)
+    if not found.keys.known_unknown(key):
         owner = await run_in_threadpool(found.keys.look_up, found.sessions, key)
     if owner is None:
+        found.failures.record(address)
         raise ApiError(
             401,
             "unauthorized",

@@ -16,15 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
 
-from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
+from core.store.errors import (
+    IdempotencyConflict,
+    JobNotFound,
+    JobStateConflict,
+    QuotaExceeded,
+    StorageQuotaExceeded,
+)
 
 log = logging.getLogger(__name__)
 
 Location = Literal["body", "query", "path", "header"]
 DATABASE_DOWN = "the database is unavailable; retry later"
-MAX_BODY_BYTES = 1 << 20  # a job request is under 1 KiB; more is a mistake or an attack
+# A 422 lists at most this many fields and counts the rest: a body of 60,000 unknown keys
+# must not get a 6.7 MB answer.
+MAX_FIELD_ERRORS = 20
 RETRY_AFTER_S = 5  # sent with a 503: the database or broker is usually back within seconds
 
 
@@ -71,8 +79,13 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def invalid(fields: list[FieldError]) -> ApiError:
+def invalid(fields: list[FieldError], more: int = 0) -> ApiError:
+    """A 422 naming the fields; past MAX_FIELD_ERRORS, the rest (and `more` not built) counted."""
+    more += max(0, len(fields) - MAX_FIELD_ERRORS)
+    fields = fields[:MAX_FIELD_ERRORS]
     message = "; ".join(f"{error.field}: {error.reason}" for error in fields)
+    if more:
+        message += f"; and {more} more errors not listed"
     return ApiError(422, "validation_error", message, fields)
 
 
@@ -111,7 +124,9 @@ async def _api_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def _validation(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return error_response(invalid([_field_error(detail) for detail in error.errors()]))
+    details = error.errors()
+    listed = [_field_error(detail) for detail in details[:MAX_FIELD_ERRORS]]
+    return error_response(invalid(listed, more=len(details) - len(listed)))
 
 
 _HTTP_CODES = {
@@ -124,12 +139,31 @@ _HTTP_CODES = {
 }
 
 
-async def _http(_request: Request, error: Exception) -> JSONResponse:
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
-    return error_response(
-        ApiError(error.status_code, code, str(error.detail), None, dict(error.headers or {}))
-    )
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names the methods of the first route on the path only (GET /jobs and
+        # POST /jobs are two routes): name those of every route on it (RFC 9110, 15.5.6).
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(ApiError(error.status_code, code, str(error.detail), None, headers))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method that some route serves at the request's path (asked of the routes
+    themselves, which may be nested routers)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def _store(_request: Request, error: Exception) -> JSONResponse:
@@ -140,6 +174,9 @@ async def _store(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, QuotaExceeded):
         retry = {"Retry-After": str(error.retry_after_s)}
         return error_response(ApiError(429, "quota_exceeded", str(error), headers=retry))
+    if isinstance(error, StorageQuotaExceeded):
+        # 409, not 429: waiting frees nothing; the owner must delete jobs first.
+        return error_response(ApiError(409, "storage_quota_exceeded", str(error)))
     assert isinstance(error, IdempotencyConflict)
     field = FieldError.at("header", "Idempotency-Key", str(error))
     return error_response(invalid([field]))
@@ -161,28 +198,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
-    for store_error in (JobNotFound, JobStateConflict, QuotaExceeded, IdempotencyConflict):
+    for store_error in (
+        JobNotFound,
+        JobStateConflict,
+        QuotaExceeded,
+        StorageQuotaExceeded,
+        IdempotencyConflict,
+    ):
         app.add_exception_handler(store_error, _store)
     for db_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.add_exception_handler(db_error, _database_down)
     app.add_exception_handler(Exception, _unexpected)
-
-
-class BodySizeLimit:
-    """A 413 in the common error shape for a declared Content-Length over MAX_BODY_BYTES,
-    before the body is read. (FastAPI's own max_body_size answers in plain text.)"""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                    message = f"the request body is over {MAX_BODY_BYTES} bytes"
-                    await error_response(ApiError(413, "too_large", message))(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 # For `responses=` in the routes: the error bodies show in the OpenAPI docs.

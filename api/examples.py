@@ -79,6 +79,11 @@ LINKS: dict[str, Any] = {
     "cancel": f"/jobs/{JOB_ID}/cancel",
 }
 
+GONE = (
+    f"job {JOB_ID} was deleted by its owner at 2026-11-23 10:00:00 UTC; its weights and other "
+    "files are gone (its record, results and metrics remain)"
+)
+
 RUNNING_JOB: dict[str, Any] = {
     "id": JOB_ID,
     "status": "running",
@@ -95,6 +100,9 @@ RUNNING_JOB: dict[str, Any] = {
     "created_at": "2026-11-22T09:00:00.000000Z",
     "started_at": "2026-11-22T09:00:01.250000Z",
     "finished_at": None,
+    "deleted": False,
+    "deleted_at": None,
+    "deleted_reason": None,
     "links": LINKS,
 }
 
@@ -191,6 +199,12 @@ def job_examples(*names: str) -> dict[str, Any]:
             "finished_at": "2026-11-22T09:00:05.000000Z",
         },
         "cancelling": {**RUNNING_JOB, "cancel_requested": True},
+        "deleted": {
+            **SUCCEEDED_JOB,
+            "deleted": True,
+            "deleted_at": "2026-11-23T10:00:00.000000Z",
+            "deleted_reason": "owner",
+        },
     }
     examples = {name: {"summary": f"a {name} job", "value": known[name]} for name in names}
     return {"application/json": {"examples": examples}}

@@ -1,4 +1,5 @@
-"""API keys from the command line: `python -m api.keys create <owner> | list | revoke <key-id>`.
+"""API keys from the command line: `python -m api.keys create <owner> | list | revoke <key-id>`
+(and `webhook-secret <owner> [--rotate]`, the owner's webhook signing secret).
 
 `create` prints the new key on its last line (it is shown once; only its hash is stored).
 Uses DATABASE_URL from the settings; the database must be migrated already.
@@ -17,6 +18,8 @@ from sqlalchemy.exc import OperationalError
 from core.settings import get_settings
 from core.store.db import get_engine, session_scope
 from core.store.keys import create_key, list_keys, revoke_key
+from core.store.webhooks import webhook_secret
+from core.webhooks import new_secret
 
 MIGRATE = "python -m core.store.migrate"
 
@@ -66,6 +69,18 @@ def _revoke(url: str, key_id: str) -> None:
     print(f"revoked key {parsed}")
 
 
+def _webhook_secret(url: str, owner: str, *, rotate: bool) -> None:
+    """Standard Webhooks form: receivers verify `webhook-signature` with it (issue 8)."""
+    if not 0 < len(owner) <= 100:
+        raise CliError("the owner's name must have 1 to 100 characters")
+    with session_scope(url) as session:
+        secret = webhook_secret(
+            session=session, owner_name=owner, new_secret=new_secret(), rotate=rotate
+        )
+    print(f"webhook signing secret of owner {owner!r}{' (new)' if rotate else ''}:")
+    print(secret)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.keys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("list", help="every key, revoked ones included")
     revoke = commands.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id", help="the key's id, as `list` shows it")
+    secret = commands.add_parser(
+        "webhook-secret",
+        help="the owner's webhook signing secret (whsec_..., made if new), on the last line",
+    )
+    secret.add_argument("owner", help="the owner's name")
+    secret.add_argument(
+        "--rotate", action="store_true", help="replace it: deliveries from now on use the new one"
+    )
     args = parser.parse_args(argv)
     url = get_settings().database_url
     try:
@@ -84,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _create(url, args.owner)
         elif args.command == "list":
             _list(url)
+        elif args.command == "webhook-secret":
+            _webhook_secret(url, args.owner, rotate=args.rotate)
         else:
             _revoke(url, args.key_id)
     except CliError as error:

@@ -10,6 +10,15 @@ from fastapi.openapi.utils import get_openapi
 from api.deps import BEARER_SCHEME
 from core.settings import Settings
 
+# Where a created job's answer leads (OpenAPI links, from POST /jobs's 201 and 200), so that
+# generic clients and API fuzzers can follow them: name -> (method, path) of the operation.
+CREATED_JOB_LINKS = {
+    "read": ("get", "/jobs/{job_id}", "the job: status, progress, metrics, results"),
+    "metrics": ("get", "/jobs/{job_id}/metrics", "its per-epoch metrics"),
+    "weights": ("get", "/jobs/{job_id}/weights", "its trained weights, once it has succeeded"),
+    "cancel": ("post", "/jobs/{job_id}/cancel", "cancel it"),
+}
+
 
 def limited_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     """FastAPI's schema, plus the maxima that `check_limits` enforces from the settings."""
@@ -31,9 +40,28 @@ def limited_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
             "(164 epochs of ResNet-1202 are about 3.2e9)"
         )
         schema["components"]["securitySchemes"] = {"bearer": BEARER_SCHEME}
+        _link_created_job(schema)
         for path, operations in schema["paths"].items():
-            if path.startswith("/jobs"):
+            if path not in PUBLIC_PATHS:
                 for operation in operations.values():
                     operation["security"] = [{"bearer": []}]
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+# Paths that answer without a key; every other operation needs one.
+PUBLIC_PATHS = ("/healthz", "/sweeps/presets")
+
+
+def _link_created_job(schema: dict[str, Any]) -> None:
+    paths = schema["paths"]
+    links = {
+        name: {
+            "operationId": paths[path][method]["operationId"],
+            "parameters": {"job_id": "$response.body#/id"},
+            "description": description,
+        }
+        for name, (method, path, description) in CREATED_JOB_LINKS.items()
+    }
+    for status in ("201", "200"):
+        paths["/jobs"]["post"]["responses"][status]["links"] = links

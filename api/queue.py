@@ -1,73 +1,33 @@
 """The producer side of the training queue: the API sends job ids by task name, nothing more.
 
-The API never imports the worker; both build a Celery app from `core.broker.celery_config`.
-Sending is bounded in time, so a dead broker costs a request about a second, not a hang.
+The API never imports the worker. The producer itself, with its timeouts, and the one way to
+send a job and mark it sent live in core.dispatch, which the worker uses too.
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
-from typing import Any
-
-from celery import Celery
 from kombu.exceptions import KombuError
 
-from core.broker import TRAIN_QUEUE, TRAIN_TASK, celery_config
-from core.settings import Settings
+from core.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
+from core.dispatch import PUBLISH_RETRY, Producer
+from core.dispatch import BrokerUnavailable as QueueUnavailable
 
-log = logging.getLogger(__name__)
-
-CONNECT_TIMEOUT_S = 1.0
-SOCKET_TIMEOUT_S = 2.0
-# Two quick retries ride out a broker restart or a dropped pooled connection; no more.
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
+__all__ = ["JobQueue", "QueueUnavailable"]
 
 
-class QueueUnavailable(Exception):
-    """The broker did not take the message."""
+class JobQueue(Producer):
+    """Sends job ids (`send`), webhook deliveries, and checks the broker (`ping`); one per app."""
 
-
-class JobQueue:
-    """Sends job ids to the training queue; one per process and broker URL."""
-
-    def __init__(self, settings: Settings) -> None:
-        config = celery_config(settings)
-        if config["broker_url"].startswith(("redis://", "rediss://")):
-            config["broker_transport_options"] = {
-                **config["broker_transport_options"],
-                "socket_connect_timeout": CONNECT_TIMEOUT_S,
-                "socket_timeout": SOCKET_TIMEOUT_S,
-            }
-        config["task_publish_retry_policy"] = PUBLISH_RETRY
-        config["broker_connection_timeout"] = CONNECT_TIMEOUT_S
-        self._celery = Celery("api", set_as_current=False)
-        self._celery.conf.update(config)
-
-    def send(self, job_id: uuid.UUID) -> None:
-        """Hand the job id to the broker, or raise QueueUnavailable."""
+    def send_webhook(self, delivery_id: int) -> None:
+        """Hand a webhook delivery to the `webhooks` queue (issue 8), or raise QueueUnavailable.
+        A delivery that never gets there stays pending: a worker's reaper sends it later."""
         try:
             self._celery.send_task(
-                TRAIN_TASK,
-                args=[str(job_id)],
-                queue=TRAIN_QUEUE,
+                WEBHOOK_TASK,
+                args=[delivery_id],
+                queue=WEBHOOK_QUEUE,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,
             )
-        except (KombuError, OSError) as error:
-            log.warning("could not send job %s to the broker: %r", job_id, error)
-            raise QueueUnavailable(str(error)) from error
-
-    def ping(self) -> None:
-        """Open a broker connection, or raise QueueUnavailable."""
-        try:
-            with self._celery.connection_for_write() as connection:
-                connection.ensure_connection(
-                    max_retries=1, interval_start=0, timeout=CONNECT_TIMEOUT_S
-                )
-                # A connection alone proves little on Redis: ask the server.
-                client: Any = getattr(connection.default_channel, "client", None)
-                if client is not None:
-                    client.ping()
         except (KombuError, OSError) as error:
             raise QueueUnavailable(str(error)) from error

@@ -2,8 +2,11 @@
 
 Applies the migrations, makes sure an API key for the owner `local` exists (kept in
 `var/local-api-key`, mode 0600), prints where things are, then runs uvicorn and a Celery worker
-as child processes until Ctrl-C (or SIGTERM), which stops both; if one of them dies, the other
-is stopped too and the exit status is non-zero. The settings are the usual ones: embedded
+as child processes until Ctrl-C (or SIGTERM), which stops both. A worker that exits on its own
+is started again, after a pause that doubles with each quick exit (logged), while the API stays
+up; the new worker, under the same node name, takes the dead one's running job back at once
+(worker/recovery.py). If the API dies, the worker is stopped too and the exit status is
+non-zero. The settings are the usual ones: embedded
 defaults (SQLite, kombu's filesystem broker, datasets in var/data), or DATABASE_URL, BROKER_URL
 and DATA_DIR pointing at PostgreSQL, Redis and a shared folder.
 """
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -117,12 +122,57 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
-def supervise(children: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> str | None:
-    """Wait until `stop` is set (None) or a child exits (its name)."""
+class Backoff:
+    """Pauses before restarting a worker: doubling from `first_s` up to `longest_s` while it
+    keeps exiting soon after its start; a worker that ran `stable_after_s` starts afresh."""
+
+    def __init__(
+        self, first_s: float = 1.0, longest_s: float = 60.0, stable_after_s: float = 60.0
+    ) -> None:
+        self.first_s = first_s
+        self.longest_s = longest_s
+        self.stable_after_s = stable_after_s
+        self.next_s = first_s
+
+    def pause(self, ran_s: float) -> float:
+        """The pause before the next start of a worker that exited after `ran_s` seconds."""
+        if ran_s >= self.stable_after_s:
+            self.next_s = self.first_s
+        pause = self.next_s
+        self.next_s = min(self.next_s * 2, self.longest_s)
+        return pause
+
+
+def supervise(
+    children: dict[str, subprocess.Popen[bytes]],
+    stop: threading.Event,
+    restart: dict[str, Callable[[], subprocess.Popen[bytes]]] | None = None,
+    backoff: Backoff | None = None,
+) -> str | None:
+    """Wait until `stop` is set (None) or a child that is not restarted exits (its name).
+
+    A child named in `restart` is started again by its function when it exits, after a pause
+    from `backoff`; `stop` ends the wait also during the pause.
+    """
+    restart = restart or {}
+    backoff = backoff or Backoff()
+    started = {name: time.monotonic() for name in children}
     while not stop.wait(0.2):
         for name, child in children.items():
-            if child.poll() is not None:
+            code = child.poll()
+            if code is None:
+                continue
+            if name not in restart:
                 return name
+            if stop.is_set():  # Ctrl-C reaches the worker too; it exits as it should
+                return None
+            pause = backoff.pause(time.monotonic() - started[name])
+            log.warning("the %s exited with status %s; starting another in %g s", name, code, pause)
+            if stop.wait(pause):
+                return None
+            children[name] = restart[name]()
+            started[name] = time.monotonic()
+            log.info("the %s is running again (pid %d)", name, children[name].pid)
     return None
 
 
@@ -161,9 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    for name, command in commands(args.host, args.port).items():
-        children[name] = subprocess.Popen(command, preexec_fn=_die_with_this_process)
+    programs = commands(args.host, args.port)
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(programs[name], preexec_fn=_die_with_this_process)
+
+    children = {name: start(name) for name in programs}
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not stop.is_set() and children["api"].poll() is None:
         if _listening(args.host, args.port):
@@ -174,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             break
         time.sleep(0.2)
 
-    died = supervise(children, stop)
+    # A local run is a small deployment: a lost worker is replaced, the API stays up.
+    died = supervise(children, stop, restart={"worker": partial(start, "worker")})
     if died is not None:
         log.error("the %s exited with status %s; stopping", died, children[died].returncode)
     # The worker may need the grace period to hand its job back, and a little more to exit.

@@ -1,78 +1,163 @@
 """Submitting a job, the one way through: validate, commit the row, then send its id.
 
 A job is either in the database and on the queue, or nowhere: when the broker refuses the
-message, the row is deleted again and the client is told that nothing was created.
+message, the row is deleted again and the client is told that nothing was created. No request
+holds a database connection while the broker is called, and submissions run in threads of
+their own: a broker outage costs the submissions a fast 503 and the reads nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.queue import JobQueue, QueueUnavailable
+from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
+from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
-from core.store.jobs import create_job, delete_unsent_job, mark_enqueued
+from core.store.errors import JobNotFound
+from core.store.jobs import create_job, delete_unsent_job, get_job
 from core.store.tables import Job, JobStatus, Owner
+from core.store.webhooks import ensure_secret
+from core.webhooks import new_secret, url_problem
 
 log = logging.getLogger(__name__)
 
 QUEUE_DOWN = "the job queue is unavailable; nothing was created, retry later"
 # What must match between a job and the earlier job whose weights it starts from.
 INHERITED = ("architecture", "depth", "shortcut")
+# Submissions run in threads of their own, apart from the request threads and connections that
+# reads use: a burst of submissions, or a broker that does not answer, queues here, never there.
+# Each holds a database connection only for its database work, never across a broker call.
+_SUBMIT_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="submit")
+T = TypeVar("T")
 
 
-def submit_job(
+async def submit_job(
     *,
-    session: Session,
+    sessions: sessionmaker[Session],
     settings: Settings,
     queue: JobQueue,
     owner: Owner,
     request: JobRequest,
     idempotency_key: str | None,
+    rerun_of: uuid.UUID | None = None,
 ) -> tuple[Job, bool]:
     """The job, queued; and whether it is new (False: an earlier request had the same key)."""
+    work = partial(_submit, sessions, settings, queue, owner, request, idempotency_key, rerun_of)
+    return await in_submit_thread(work)
+
+
+async def in_submit_thread(work: Callable[[], T]) -> T:
+    """Run a submission in the submission threads. Not cancelled with the request: a client
+    that hangs up leaves no half-made job (or sweep)."""
+    return await asyncio.get_running_loop().run_in_executor(_SUBMIT_THREADS, work)
+
+
+def _submit(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    queue: JobQueue,
+    owner: Owner,
+    request: JobRequest,
+    idempotency_key: str | None,
+    rerun_of: uuid.UUID | None,
+) -> tuple[Job, bool]:
+    with sessions() as session:
+        job, created = _accept(session, settings, owner, request, idempotency_key, rerun_of)
+    if created:
+        try:
+            send_job(job.id, producer=queue, store=_mark_or_leave(sessions))
+        except BrokerUnavailable:
+            in_new_session(sessions)(lambda s: delete_unsent_job(session=s, job_id=job.id))
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
+            raise ApiError(503, "queue_unavailable", QUEUE_DOWN, headers=retry) from None
+        log.info("job %s of %s queued", job.id, owner.name)
+    return job, created
+
+
+def _accept(
+    session: Session,
+    settings: Settings,
+    owner: Owner,
+    request: JobRequest,
+    idempotency_key: str | None,
+    rerun_of: uuid.UUID | None = None,
+) -> tuple[Job, bool]:
+    """Validate the request and commit the job's row; nothing is sent yet."""
     spec = request.resolve()
     check_limits(spec, settings)
-    init_from_id = _check_init_from(session=session, owner=owner, spec=spec)
+    init_from_id = check_init_from(session=session, owner=owner, spec=spec)
+    if request.webhook_url is not None:
+        _check_webhook(request, settings)
+        ensure_secret(session=session, owner_id=owner.id, new_secret=new_secret())
+    elif request.webhook_events is not None:
+        raise invalid([FieldError.body("webhook_events", "needs a webhook_url to send them to")])
     job, created = create_job(
         session=session,
         owner_id=owner.id,
         spec=spec,
         max_queued=settings.max_queued_per_owner,
+        max_stored_bytes=settings.storage_quota_bytes,
         init_from_id=init_from_id,
         idempotency_key=idempotency_key,
         request_hash=spec_hash(spec),
+        webhook_url=request.webhook_url,
+        webhook_events=list(request.webhook_events) if request.webhook_events else None,
+        rerun_of=rerun_of,
     )
-    if created:
-        try:
-            queue.send(job.id)
-        except QueueUnavailable:
-            delete_unsent_job(session=session, job_id=job.id)
-            raise ApiError(
-                503, "queue_unavailable", QUEUE_DOWN, headers={"Retry-After": str(RETRY_AFTER_S)}
-            ) from None
-        if session.get_bind().dialect.name == "postgresql":
-            # The mark only spares the outbox a re-send: losing it in a crash costs a second
-            # message, which the worker's claim drops. So it need not wait for the WAL flush.
-            session.execute(text("SET LOCAL synchronous_commit = off"))
-        mark_enqueued(session=session, job_id=job.id)
-        log.info("job %s of %s queued", job.id, owner.name)
     return job, created
 
 
-def _check_init_from(*, session: Session, owner: Owner, spec: dict[str, Any]) -> uuid.UUID | None:
+def _mark_or_leave(sessions: sessionmaker[Session]) -> StoreCall:
+    mark = in_new_session(sessions)
+
+    def call(work: Callable[[Session], None]) -> None:
+        try:
+            mark(work)
+        except SQLAlchemyError as error:
+            # The job exists and its message is out: the client gets its 201. Unmarked, the
+            # reaper's outbox sends it again, and the worker's claim drops the second message.
+            log.warning("job sent, but not marked enqueued: %r", error)
+
+    return call
+
+
+def _check_webhook(request: JobRequest, settings: Settings) -> None:
+    """A URL the service may call: https (or http where allowed), not resolving to a private,
+    loopback, link-local or metadata address (checked again at each delivery)."""
+    assert request.webhook_url is not None
+    problem = url_problem(
+        request.webhook_url,
+        allow_private=settings.allow_private_webhooks,
+        allow_http=settings.allow_http_webhooks,
+    )
+    if problem is not None:
+        raise invalid([FieldError.body("webhook_url", problem)])
+
+
+def check_init_from(*, session: Session, owner: Owner, spec: dict[str, Any]) -> uuid.UUID | None:
     if spec["init_from"] is None:
         return None
     job_id = uuid.UUID(spec["init_from"])
-    earlier = session.get(Job, job_id)
-    if earlier is None or earlier.owner_id != owner.id:
-        raise invalid([FieldError.body("init_from", f"no succeeded job {job_id} of yours")])
+    try:
+        earlier = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    except JobNotFound:
+        reason = f"no succeeded job {job_id} of yours"
+        raise invalid([FieldError.body("init_from", reason)]) from None
+    if earlier.deleted_at is not None:
+        raise invalid(
+            [FieldError.body("init_from", f"job {job_id} was deleted; its weights are gone")]
+        )
     if earlier.status != JobStatus.succeeded:
         raise invalid(
             [

@@ -41,19 +41,20 @@ if str(ROOT) not in sys.path:
 from core.store.db import session_scope  # noqa: E402
 from core.store.keys import create_key  # noqa: E402
 from core.store.migrate import upgrade  # noqa: E402
-from tests.cifar_files import write_cifar10  # noqa: E402
-from tests.processes import (  # noqa: E402
+from testkit.cifar_files import write_cifar10  # noqa: E402
+from testkit.processes import (  # noqa: E402
     Proc,
     Processes,
     RedisServer,
     children,
     cmdline,
+    idle_spare,
     start_api,
     start_worker,
     wait_for,
     wait_worker_ready,
 )
-from tests.services import fresh_postgres_database  # noqa: E402
+from testkit.services import fresh_postgres_database  # noqa: E402
 
 JOB = {"architecture": "resnet", "depth": 8, "epochs": 1, "batch_size": 64}
 POLL_S = 0.005
@@ -72,7 +73,11 @@ def wait_idle(worker: Proc, tasks_done: int) -> None:
     """No training process, and the worker has logged the end of `tasks_done` tasks."""
 
     def idle() -> bool:
-        busy = [p for p in children(worker.pid) if "worker.train_child" in cmdline(p)]
+        busy = [
+            p
+            for p in children(worker.pid)
+            if "worker.train_child" in cmdline(p) and not idle_spare(p)
+        ]
         done = worker.log.read_text(errors="replace").count("Task worker.train_job[")
         # Each task logs "received" and "succeeded": two lines per finished task.
         return not busy and done >= 2 * tasks_done

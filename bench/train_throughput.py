@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from core.trainer import TrainConfig, build_model, fit, load_cifar
-from tests.cifar_files import write_cifar10
+from testkit.cifar_files import write_cifar10
 
 THREADS = 2
 BATCH = 128

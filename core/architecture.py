@@ -1,13 +1,83 @@
-"""Facts about the CIFAR ResNets that need no torch: allowed depths and exact parameter counts.
+"""Facts about the CIFAR networks that need no torch: allowed depths and exact parameter counts.
 
-The API validates requests and prices them with these; the trainer builds the networks.
+The API validates requests and prices them with these; the trainer builds the networks (and
+tests/core/test_architecture.py checks every formula here against the built model).
 """
 
 from __future__ import annotations
 
-ARCHITECTURES = ("resnet", "plain")
+# "resnet"/"plain": He et al. 2016, section 4.2. "preact_resnet": the pre-activation units of
+# He et al. 2016b as the Keras reproduction builds them (issue 12). "vgg": the common CIFAR
+# form with batch norm (issue 10); "vgg_keras": the Keras reproduction's VGG (issue 12).
+ARCHITECTURES = ("resnet", "plain", "preact_resnet", "vgg", "vgg_keras")
+SIX_N_PLUS_TWO = ("resnet", "plain", "preact_resnet")  # depth 6n+2, stages of 16/32/64 filters
 SHORTCUTS = ("A", "B")
+# Where shortcut "B" (1x1 projections) exists; a plain net accepts and ignores it (it has no
+# shortcuts), the pre-activation net always uses its parameter-free pooling shortcut.
+PROJECTION_ARCHITECTURES = ("resnet", "plain")
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+# VGG: 3x3 convolutions per stage (stages of 64, 128, 256, 512, 512 filters, each ended by
+# 2x2 max pooling), by depth = convolutions + the classifier's layers (Simonyan & Zisserman).
+VGG_CONVS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+VGG_WIDTHS = (64, 128, 256, 512, 512)
+VGG_KERAS_DENSE = 512  # units of the Keras form's hidden dense layer
+
+
+def check_architecture(architecture: str) -> None:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}"
+        )
+
+
+def depth_rule(architecture: str) -> str:
+    """The depths an architecture allows, in words (for error messages and docs)."""
+    check_architecture(architecture)
+    if architecture in SIX_N_PLUS_TWO:
+        return "6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...)"
+    return "one of " + ", ".join(map(str, VGG_CONVS))
+
+
+def depth_problem(architecture: str, depth: object) -> str | None:
+    """Why depth does not suit architecture (naming the allowed depths), or None if it does.
+
+    An unknown architecture is not this function's problem (None): its own check reports it.
+    """
+    if architecture not in ARCHITECTURES:
+        return None
+    if architecture in SIX_N_PLUS_TWO:
+        valid = isinstance(depth, int) and not isinstance(depth, bool)
+        if valid and depth >= 8 and (depth - 2) % 6 == 0:  # type: ignore[operator]
+            return None
+        return f"depth must be {depth_rule(architecture)}, got {depth!r}"
+    if isinstance(depth, int) and not isinstance(depth, bool) and depth in VGG_CONVS:
+        return None
+    return f"depth of {architecture} must be {depth_rule(architecture)}, got {depth!r}"
+
+
+def check_depth(architecture: str, depth: int) -> None:
+    """A ValueError naming the allowed depths unless depth suits architecture."""
+    check_architecture(architecture)
+    problem = depth_problem(architecture, depth)
+    if problem:
+        raise ValueError(problem)
+
+
+def shortcut_problem(architecture: str, shortcut: object) -> str | None:
+    """Why shortcut does not suit architecture, or None if it does (or the name is unknown)."""
+    if shortcut not in SHORTCUTS:
+        return f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}"
+    no_projections = architecture in ARCHITECTURES and architecture not in PROJECTION_ARCHITECTURES
+    if shortcut != "A" and no_projections:
+        return f"shortcut must be 'A' for architecture {architecture!r}, got {shortcut!r}"
+    return None
+
+
+def check_shortcut(architecture: str, shortcut: str) -> None:
+    problem = shortcut_problem(architecture, shortcut)
+    if problem:
+        raise ValueError(problem)
 
 
 def blocks_per_stage(depth: int) -> int:
@@ -20,14 +90,22 @@ def blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
-def parameter_count(depth: int, num_classes: int = 10, shortcut: str = "A") -> int:
-    """Trainable parameters of ResNet-depth (the plain net has the same count).
+def parameter_count(
+    depth: int, num_classes: int = 10, shortcut: str = "A", *, architecture: str = "resnet"
+) -> int:
+    """Trainable parameters of the network `architecture`-`depth` with num_classes outputs.
 
-    3x3 convolutions carry no bias; every BN has a weight and a bias per channel.
+    ResNet, plain net and pre-activation ResNet have the same count: 3x3 convolutions carry no
+    bias, every BN has a weight and a bias per channel, and the pre-activation net's final BN
+    (64 channels) matches the ResNet's stem BN (16) plus the 48 channels by which its first BNs
+    of the two transition units (16, 32) fall short of the ResNet's (32, 64).
     """
+    check_architecture(architecture)
+    check_depth(architecture, depth)
+    check_shortcut(architecture, shortcut)
+    if architecture in ("vgg", "vgg_keras"):
+        return _vgg_parameter_count(depth, num_classes, keras=architecture == "vgg_keras")
     n = blocks_per_stage(depth)
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
 
     def block(c_in: int, c_out: int) -> int:
         return 9 * c_in * c_out + 2 * c_out + 9 * c_out * c_out + 2 * c_out
@@ -37,6 +115,24 @@ def parameter_count(depth: int, num_classes: int = 10, shortcut: str = "A") -> i
     total += block(16, 32) + (n - 1) * block(32, 32)
     total += block(32, 64) + (n - 1) * block(64, 64)
     total += 64 * num_classes + num_classes  # classifier
-    if shortcut == "B":  # 1x1 projections with BN where the shape changes
+    if shortcut == "B" and architecture == "resnet":  # 1x1 projections + BN at the transitions
         total += (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
     return total
+
+
+def _vgg_parameter_count(depth: int, num_classes: int, *, keras: bool) -> int:
+    """3x3 convolutions with bias, each followed by a BN; then the classifier on 512 features.
+
+    The CIFAR form: one linear layer (14,728,266 for VGG-16 and 10 classes, the common PyTorch
+    count). The Keras form: dense 512 + BN, then the linear layer (14,991,946 for VGG-16).
+    """
+    total = 0
+    in_channels = 3
+    for convs, width in zip(VGG_CONVS[depth], VGG_WIDTHS, strict=True):
+        for _ in range(convs):
+            total += 9 * in_channels * width + width + 2 * width
+            in_channels = width
+    if keras:
+        total += in_channels * VGG_KERAS_DENSE + VGG_KERAS_DENSE + 2 * VGG_KERAS_DENSE
+        in_channels = VGG_KERAS_DENSE
+    return total + in_channels * num_classes + num_classes

@@ -12,6 +12,9 @@ from core.settings import Settings
 
 TRAIN_TASK = "worker.train_job"  # sent by name, so the API never imports the worker
 TRAIN_QUEUE = "training"
+# Webhook deliveries (issue 8): a queue of their own, so a slow receiver never holds up training.
+WEBHOOK_TASK = "worker.deliver_webhook"
+WEBHOOK_QUEUE = "webhooks"
 # How every worker runs (`celery ...` or `python -m celery ...`): solo pool, one job at a time,
 # so the task runs in the worker's main process and supervises one training child (one per GPU).
 # `make run`, the tests and the compose file (checked by tests/deploy) all use these.
@@ -22,7 +25,7 @@ CELERY_WORKER_ARGS = (
     "--pool=solo",
     "--concurrency=1",
     "-Q",
-    TRAIN_QUEUE,
+    f"{TRAIN_QUEUE},{WEBHOOK_QUEUE}",
 )
 
 

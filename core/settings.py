@@ -28,18 +28,52 @@ class Settings(BaseSettings):
         default=f"filesystem://{VAR_DIR / 'broker'}",
         description="Celery broker: redis://host:6379/0 in production",
     )
+    # The role that owns the tables, for `python -m core.store.migrate` only (docker-compose.yml
+    # runs the service as a role that may not change the schema); empty: DATABASE_URL.
+    migration_database_url: str = Field(
+        default="", description="SQLAlchemy URL for migrations; empty: DATABASE_URL"
+    )
     data_dir: Path = Field(default=VAR_DIR / "data", description="datasets, shared by workers")
     download_datasets: bool = Field(default=True, description="fetch missing CIFAR files")
 
-    # --- request bounds (POST /jobs) ---
+    # --- request bounds ---
+    # Bytes of a request body, counted as they arrive (api/body_limit.py); routes that take
+    # uploads declare their own limit there. A JSON job spec is under 1 KiB.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Failed authentications (unknown or revoked keys) per client address and API process;
+    # past the limit within the window, that address gets 429 with Retry-After (api/auth.py).
+    auth_max_failures: int = Field(default=20, ge=1)
+    auth_failure_window_s: float = Field(default=60.0, gt=0)
+    # How long an unknown key is remembered as unknown, sparing the database a query each time.
+    auth_negative_cache_s: float = Field(default=5.0, ge=0)
     max_depth: int = Field(default=1202, ge=8)
     max_epochs: int = Field(default=500, ge=1)
     min_batch_size: int = Field(default=8, ge=1)
     max_batch_size: int = Field(default=2048, ge=1)
     # epochs x trainable parameters; 164 epochs of ResNet-1202 is about 3.2e9
     max_cost: float = Field(default=4e9, gt=0)
-    max_queued_per_owner: int = Field(default=100, ge=1)
+    max_queued_per_owner: int = Field(default=100, ge=1)  # a sweep counts as one
+    max_sweep_children: int = Field(default=256, ge=1)  # jobs one POST /sweeps may create
     max_running_per_owner: int = Field(default=8, ge=1)
+    warm_start: bool = Field(
+        default=True,
+        description="keep the next training process started (torch imported, datasets read) "
+        "while the worker is idle",
+    )
+
+    # --- storage (issue 7): what jobs keep once they have ended ---
+    storage_quota_bytes: int = Field(
+        default=20 * (1 << 30),
+        ge=0,
+        description="bytes of weights, checkpoints and other job files one owner may store; "
+        "past it, new jobs are refused until the owner deletes finished jobs",
+    )
+    failed_job_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="days after which failed and cancelled jobs' stored data is deleted by the "
+        "reaper (the job row stays, marked deleted); 0 keeps it",
+    )
 
     # --- worker behaviour ---
     job_timeout_s: float = Field(default=7 * 24 * 3600, gt=0, description="max run time of a job")
@@ -51,6 +85,41 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(default=15.0, gt=0)
     shutdown_grace_s: float = Field(default=60.0, gt=0, description="SIGTERM to hand-back")
     device: str = Field(default="auto", description="training device for this worker")
+    # Lock files of this machine's workers, one per Celery node name: a worker restarted under
+    # the name of a dead one takes back its running jobs at once (worker/recovery.py).
+    worker_state_dir: Path = Field(
+        default=VAR_DIR / "worker", description="worker lock files; local to the machine"
+    )
+
+    # --- webhooks and live events (issue 8) ---
+    allow_private_webhooks: bool = Field(
+        default=False,
+        description="deliver webhooks to loopback, private, link-local and metadata addresses "
+        "(local runs, tests); off, such URLs are refused at submission and at delivery",
+    )
+    allow_http_webhooks: bool = Field(default=False, description="accept http:// webhook URLs")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt")
+    # Retries back off from the first delay, doubling up to an hour, for as long as this.
+    webhook_retry_first_s: float = Field(default=10.0, gt=0)
+    webhook_retry_for_s: float = Field(default=25 * 3600.0, gt=0)
+
+    # --- predictions from a job's ONNX export in the API process (issue 11) ---
+    predict_max_images: int = Field(default=256, ge=1, description="images per predict request")
+    predict_max_body_bytes: int = Field(
+        default=64 * (1 << 20), ge=1024, description="bytes of one predict request's body"
+    )
+    # Refused before decoding (a decompression bomb declares a huge size in a small file).
+    predict_max_pixels: int = Field(
+        default=4096 * 4096, ge=1024, description="declared width x height of an uploaded image"
+    )
+    predict_cache_bytes: int = Field(
+        default=512 * (1 << 20),
+        ge=0,
+        description="ONNX files kept loaded for predictions (least recently used dropped first)",
+    )
+    predict_threads: int = Field(
+        default=0, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
+    )
 
     @field_validator("database_url")
     @classmethod

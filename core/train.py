@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import types
@@ -23,41 +21,22 @@ import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.trainer import config as config_module
-from core.trainer.config import TrainConfig
+from core import spec
+from core.spec import TrainConfig
 from core.trainer.errors import DatasetNotFoundError, TrainingDivergedError
 
 if TYPE_CHECKING:  # torch takes seconds to import: not before the options are checked
     from core.trainer.checkpoint import Checkpoint
     from core.trainer.results import EpochMetrics, FitResult
 
-CHOICES = {
-    "architecture": config_module.ARCHITECTURES,
-    "shortcut": config_module.SHORTCUTS,
-    "dataset": tuple(config_module.DATASETS),
-    "lr_schedule": config_module.LR_SCHEDULES,
-    "train_mode": config_module.TRAIN_MODES,
-    "warmup": config_module.WARMUP_MODES,
-    "precision": config_module.PRECISIONS,
-}
-
-
-def _field_comments() -> dict[str, str]:
-    """The comment after each field in config.py, as its --help text."""
-    pattern = re.compile(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$")
-    source = inspect.getsource(TrainConfig)
-    return {m[1]: m[2] for line in source.splitlines() if (m := pattern.match(line))}
-
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    hints = typing.get_type_hints(TrainConfig)
-    comments = _field_comments()
     group = parser.add_argument_group("training configuration (TrainConfig fields)")
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        kind = hints[field.name]
-        help_text = f"{comments.get(field.name, '')} (default: {field.default!r})"
-        options: dict[str, Any] = {"dest": field.name, "default": None, "help": help_text}
+    for setting in spec.settings():
+        flag = "--" + setting.name.replace("_", "-")
+        kind = setting.type
+        help_text = f"{setting.option.doc} (default: {setting.default!r})"
+        options: dict[str, Any] = {"dest": setting.name, "default": None, "help": help_text}
         if kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:
@@ -66,8 +45,8 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             options.update(type=next(a for a in typing.get_args(kind) if a is not type(None)))
         else:
             options["type"] = kind
-        if field.name in CHOICES:
-            options["choices"] = CHOICES[field.name]
+        if setting.option.choices is not None:
+            options["choices"] = setting.option.choices
         group.add_argument(flag, **options)
 
 

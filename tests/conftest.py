@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import fresh_postgres_database
+from testkit.services import fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

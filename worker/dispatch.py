@@ -1,30 +1,33 @@
-"""Hand a job id to the broker, then record that a message carries it (the outbox's mark)."""
+"""The worker's way to send a job: core.dispatch.send_job with this process's producer and the
+retrying store calls of worker.db (the reaper's outbox, hand-backs and take-backs use it)."""
 
 from __future__ import annotations
 
-import logging
+import threading
 import uuid
 
-from core.broker import TRAIN_QUEUE, TRAIN_TASK
+from core.dispatch import Producer, send_job
 from core.settings import Settings, get_settings
-from core.store.jobs import mark_enqueued
-from worker.app import app
 from worker.db import store_call
 
-log = logging.getLogger(__name__)
+_producers: dict[str, Producer] = {}
+_lock = threading.Lock()
+
+
+def producer(settings: Settings) -> Producer:
+    """One producer per broker URL in this process, shared by the task and the reaper thread."""
+    with _lock:
+        if settings.broker_url not in _producers:
+            _producers[settings.broker_url] = Producer(settings)
+        return _producers[settings.broker_url]
 
 
 def send(job_id: uuid.UUID, *, settings: Settings | None = None) -> None:
-    """Send the job's id to the training queue and mark it enqueued.
-
-    Sending before marking means a crash in between leaves the job in the outbox, to be sent
-    again: a second message is harmless (the claim drops it), a missing one is not.
-    """
+    """Send the job's id to the training queue and mark it enqueued; raises
+    core.dispatch.BrokerUnavailable when the broker refuses (the job stays in the outbox)."""
     settings = settings or get_settings()
-    app.send_task(TRAIN_TASK, args=[str(job_id)], queue=TRAIN_QUEUE)
-    store_call(
-        settings,
-        lambda session: mark_enqueued(session=session, job_id=job_id),
-        what=f"mark job {job_id} enqueued",
+    send_job(
+        job_id,
+        producer=producer(settings),
+        store=lambda work: store_call(settings, work, what=f"mark job {job_id} enqueued"),
     )
-    log.info("job %s sent to queue %s", job_id, TRAIN_QUEUE)

@@ -1,6 +1,8 @@
 """A job's resolved spec (written by the API) plus the worker's settings, as a TrainConfig.
 
-Imported by the training process only: `core.trainer` brings torch with it.
+Imported by the training process only. Which spec keys are training settings is derived from
+the one declaration (`core.spec`); `init_from` (a job id) becomes `init_weights` (a file),
+which only the caller can write.
 """
 
 from __future__ import annotations
@@ -9,35 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from core.trainer import TrainConfig
+from core.spec import TrainConfig, api_settings
 
-# Spec keys that map one to one onto TrainConfig fields. `init_from` (a job id) becomes
-# `init_weights` (a file), which only the caller can write.
-SPEC_FIELDS = (
-    "architecture",
-    "depth",
-    "shortcut",
-    "dataset",
-    "augment",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "momentum",
-    "weight_decay",
-    "lr_schedule",
-    "train_mode",
-    "seed",
-)
+# Spec keys that are not training settings (the API resolves them into something else).
+SERVICE_KEYS = frozenset({"init_from"})
 
 
 def train_config(
     spec: dict[str, Any], settings: Settings, *, init_weights: Path | None = None
 ) -> TrainConfig:
     """The trainer's configuration; a ValueError names every field it refuses."""
-    unknown = sorted(set(spec) - set(SPEC_FIELDS) - {"init_from"})
+    names = {s.name for s in api_settings()}
+    unknown = sorted(set(spec) - names - SERVICE_KEYS)
     if unknown:
         raise ValueError(f"unknown fields in the job's spec: {', '.join(unknown)}")
-    values = {name: spec[name] for name in SPEC_FIELDS if name in spec}
+    values = {name: value for name, value in spec.items() if name in names}
     return TrainConfig(
         **values,
         data_dir=str(settings.data_dir),

@@ -6,8 +6,9 @@ no message carries (the API crashed between its commit and its send, a hand-back
 failed) is sent. (c) A queued job whose message went out long ago, seen by a worker that has
 waited for work at least as long, has no message that reaches a worker: the broker lost it
 (Redis back without its data), or a worker refused it (the owner's running cap). It is sent
-again. Every step is an atomic update or a harmless repeat (a second message is dropped by the
-claim), so several workers reaping at once do no harm.
+again. (d) With FAILED_JOB_RETENTION_DAYS over 0, failed and cancelled jobs ended longer ago lose
+their stored data (the rows stay, marked deleted). Every step is an atomic update or a harmless
+repeat (a second message is dropped by the claim), so several workers reaping at once do no harm.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from core.store.lifecycle import abandon_job, stale_jobs, unclaimed_jobs, undispatched_jobs
+from core.store.storage import purge_expired
 from core.store.tables import JobStatus
 from core.store.types import utcnow
+from worker import webhooks
 from worker.db import store_call
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ class ReapReport:
     cancelled: list[uuid.UUID] = field(default_factory=list)
     sent: list[uuid.UUID] = field(default_factory=list)
     resent: list[uuid.UUID] = field(default_factory=list)
+    purged: list[uuid.UUID] = field(default_factory=list)  # data past the retention period
 
 
 def reap_once(
@@ -104,6 +108,17 @@ def reap_once(
         )
         why = f"queued, its message not received by this worker idle for {idle_for_s:.0f} s"
         report.resent = _send_all(unclaimed, send, why=why)
+
+    if settings.failed_job_retention_days > 0:
+        ended_before = utcnow() - timedelta(days=settings.failed_job_retention_days)
+        report.purged = store_call(
+            settings,
+            lambda session: purge_expired(session=session, ended_before=ended_before),
+            what="delete expired jobs' data",
+        )
+        if report.purged:
+            log.info("deleted the stored data of %d jobs past retention", len(report.purged))
+    webhooks.resend_overdue(settings)
     return report
 
 

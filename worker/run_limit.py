@@ -10,12 +10,12 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from core.store.held import epochs_done
 from core.store.lifecycle import LeaseLost, end_job
-from core.store.tables import Job, JobStatus
+from core.store.tables import JobStatus
 from worker.db import store_call
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def end_overdue(
     by its training process or a cancel)."""
 
     def end(session: Session) -> None:
-        done = session.scalar(select(Job.epochs_done).where(Job.id == job_id)) or 0
+        done = epochs_done(session=session, job_id=job_id)
         end_job(
             session=session,
             job_id=job_id,

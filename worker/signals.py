@@ -9,7 +9,7 @@ from typing import Any
 from celery.signals import worker_ready, worker_shutting_down
 
 from core.settings import get_settings
-from worker import dispatch, supervisor
+from worker import dispatch, live, recovery, spare, supervisor
 from worker.reaper import Reaper
 
 log = logging.getLogger(__name__)
@@ -17,11 +17,35 @@ log = logging.getLogger(__name__)
 _reaper: Reaper | None = None
 
 
+# Connected before `start_reaper`, so it runs first: the jobs of this worker's dead earlier
+# self are sent again before anything else (the task uses the id made here for its claims).
+@worker_ready.connect
+def take_back_jobs(sender: Any = None, **_: Any) -> None:
+    """Super fetch: the running jobs of a dead worker with this node name, at once."""
+    settings = get_settings()
+    node = str(getattr(sender, "hostname", None) or "worker")
+    me, may_recover = recovery.take_node(settings, node)
+    log.info("worker id %s", me)
+    if not may_recover:
+        return
+    try:
+        taken = recovery.take_back(
+            settings, me, lambda job_id: dispatch.send(job_id, settings=settings)
+        )
+    except Exception:
+        # The database away past the retries: the reaper hands the jobs on at the lease timeout.
+        log.exception("could not take back the jobs of this worker's earlier process")
+        return
+    if taken:
+        log.info("took back %d job(s) of this worker's dead earlier process", len(taken))
+
+
 @worker_ready.connect
 def start_reaper(**_: Any) -> None:
     global _reaper
     settings = get_settings()
     supervisor.mark_idle()
+    live.install(settings)  # events published and webhooks sent after each commit
 
     def send(job_id: uuid.UUID) -> None:
         dispatch.send(job_id, settings=settings)
@@ -29,6 +53,7 @@ def start_reaper(**_: Any) -> None:
     _reaper = Reaper(settings, send, supervisor.idle_for)
     _reaper.start()
     log.info("reaper started: every %g s", settings.reaper_interval_s)
+    spare.enable(settings)  # the first job's training process, started ahead (issue 10)
 
 
 @worker_shutting_down.connect

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from celery import Task
 
-from core.broker import TRAIN_TASK
-from worker import supervisor
+from core.broker import TRAIN_TASK, WEBHOOK_TASK
+from core.settings import get_settings
+from worker import supervisor, webhooks
 from worker.app import app
 
 
@@ -17,3 +18,11 @@ def train_job(self: Task, job_id: str) -> None:
     message acknowledged: the job stays queued, and an idle worker's reaper sends it again.
     """
     supervisor.run(job_id, hostname=self.request.hostname or "worker")
+
+
+@app.task(name=WEBHOOK_TASK)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt of a webhook delivery; a retry is a new message with a countdown."""
+    from worker.live import send_webhook
+
+    webhooks.deliver(delivery_id, get_settings(), send_webhook)

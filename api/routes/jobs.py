@@ -1,25 +1,34 @@
-"""/jobs: submit, list, read, follow, download and cancel training jobs."""
+"""/jobs: submit, list, read, follow, download, cancel and delete training jobs (the routes; what
+they answer besides success is documented in api/routes/job_docs.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import examples
+from api.deleted import refuse_if_deleted
 from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
-from api.errors import ApiError, error_doc
+from api.downloads import FORMAT_DOC, WeightsFormat, artifact_download
+from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.queue import JobQueue
+from api.progress import with_progress
+from api.queue_place import with_queue_place
+from api.routes import job_docs as docs
+from api.routes.job_docs import NO_WEIGHTS
 from api.schemas.request import JobRequest
-from api.schemas.views import JobPage, JobView, MetricsView, job_view
-from api.submit import QUEUE_DOWN, submit_job
+from api.schemas.views import AttemptEnvironment, JobPage, JobView, MetricsView, job_view
+from api.submit import submit_job
 from core.settings import Settings
+from core.spec import SEED_MAX
+from core.store.attempts import attempts_of
 from core.store.jobs import (
     epoch_metrics,
     get_job,
@@ -31,26 +40,11 @@ from core.store.jobs import (
     request_cancel,
     weights_info,
 )
+from core.store.storage import delete_job_data
 from core.store.tables import Job, JobStatus, Owner
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-Responses = dict[int | str, dict[str, Any]]
-UNAUTHORIZED: Responses = {
-    401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked")
-}
-NOT_FOUND: Responses = {
-    404: error_doc("no such job among yours", "not_found", f"no job {examples.JOB_ID}"),
-    422: error_doc(
-        "the id is not a UUID", "validation_error", "job_id: Input should be a valid UUID"
-    ),
-}
-NO_WEIGHTS = {
-    JobStatus.queued: "job is queued; weights are available once it has succeeded",
-    JobStatus.running: "job is running; weights are available once it has succeeded",
-    JobStatus.failed: "job failed; it has no weights",
-    JobStatus.cancelled: "job was cancelled; it has no weights",
-}
 JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
 
 
@@ -65,31 +59,7 @@ def _view(session: Session, job: Job) -> JobView:
     summary="Submit a job",
     response_model=JobView,
     status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {
-            "model": JobView,
-            "description": "the job an earlier request with this Idempotency-Key created",
-            "content": examples.job_examples("running"),
-        },
-        201: {"description": "created and queued", "content": examples.job_examples("queued")},
-        **UNAUTHORIZED,
-        422: error_doc(
-            "a field is missing, of the wrong type or out of bounds; the cost is over the cap; "
-            "init_from is unusable; or the Idempotency-Key was used with another body",
-            "validation_error",
-            "depth: must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got 55",
-        ),
-        429: error_doc(
-            "too many of your jobs are queued; see Retry-After",
-            "quota_exceeded",
-            "owner has 100 queued jobs, the most allowed; wait for some to start",
-        ),
-        503: error_doc(
-            "the queue or the database is down; nothing was created",
-            "queue_unavailable",
-            QUEUE_DOWN,
-        ),
-    },
+    responses=docs.CREATE,
 )
 async def create(
     request: Annotated[JobRequest, Body(openapi_examples=examples.REQUESTS)],
@@ -98,6 +68,7 @@ async def create(
     settings: SettingsDep,
     queue: QueueDep,
     response: Response,
+    http: Request,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -110,43 +81,25 @@ async def create(
     ] = None,
 ) -> JobView:
     """Submit a training job; it is queued at once and runs when a worker is free."""
-    view, created = await in_thread(
-        session, _submit, settings, queue, owner, request, idempotency_key
-    )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return view
-
-
-def _submit(
-    session: Session,
-    settings: Settings,
-    queue: JobQueue,
-    owner: Owner,
-    request: JobRequest,
-    idempotency_key: str | None,
-) -> tuple[JobView, bool]:
-    job, created = submit_job(
-        session=session,
+    job, created = await submit_job(
+        sessions=services(http).sessions,
         settings=settings,
         queue=queue,
         owner=owner,
         request=request,
         idempotency_key=idempotency_key,
     )
-    return (job_view(job, None) if created else _view(session, job)), created
+    if created:
+        return job_view(job, None)
+    response.status_code = status.HTTP_200_OK
+    return await in_thread(session, _view, job)
 
 
 @router.get(
     "",
     summary="List your jobs",
     response_model=JobPage,
-    responses={
-        **UNAUTHORIZED,
-        422: error_doc(
-            "a bad query parameter", "validation_error", "cursor: not a cursor from this API"
-        ),
-    },
+    responses=docs.LIST,
 )
 async def list_(
     owner: CurrentOwner,
@@ -186,29 +139,31 @@ def _page(
     "/{job_id}",
     summary="Read a job",
     response_model=JobView,
-    responses={
-        200: {
-            "description": "the job",
-            "content": examples.job_examples("queued", "running", "succeeded", "failed"),
-        },
-        **UNAUTHORIZED,
-        **NOT_FOUND,
-    },
+    responses=docs.READ,
 )
-async def read(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
-    """A job: status, progress, latest metrics, results or error."""
-    return await in_thread(session, _read, owner, job_id)
+async def read(
+    job_id: JobId, owner: CurrentOwner, session: SessionDep, settings: SettingsDep
+) -> JobView:
+    """A job: status, progress (inside the running epoch too, with an ETA), latest metrics,
+    results or error."""
+    return await in_thread(session, _read, owner, job_id, settings)
 
 
-def _read(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
-    return job_view(*get_job_and_latest_metrics(session=session, owner_id=owner.id, job_id=job_id))
+def _read(session: Session, owner: Owner, job_id: uuid.UUID, settings: Settings) -> JobView:
+    job, latest = get_job_and_latest_metrics(session=session, owner_id=owner.id, job_id=job_id)
+    view = with_queue_place(job_view(job, latest), session, job)
+    view.environments = [
+        AttemptEnvironment.model_validate(row, from_attributes=True)
+        for row in attempts_of(session=session, job_id=job.id)
+    ]
+    return with_progress(view, settings, session)
 
 
 @router.get(
     "/{job_id}/metrics",
     summary="Per-epoch metrics",
     response_model=MetricsView,
-    responses={**UNAUTHORIZED, **NOT_FOUND},
+    responses=docs.METRICS,
 )
 async def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsView:
     """The job's per-epoch training and test metrics, in epoch order."""
@@ -225,18 +180,7 @@ def _metrics(session: Session, owner: Owner, job_id: uuid.UUID) -> MetricsView:
     summary="Download the weights",
     response_class=StreamingResponse,
     response_model=None,  # a file, not JSON
-    responses={
-        200: {
-            "description": "the trained state_dict, to load with torch.load(weights_only=True)",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        },
-        304: {"description": "If-None-Match named this file's ETag: the copy you have is current"},
-        **UNAUTHORIZED,
-        **NOT_FOUND,
-        409: error_doc("the job has no weights (yet)", "conflict", NO_WEIGHTS[JobStatus.running]),
-    },
+    responses=docs.WEIGHTS,
 )
 async def weights(
     job_id: JobId,
@@ -244,8 +188,20 @@ async def weights(
     session: SessionDep,
     request: Request,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=1000)] = None,
+    format_: Annotated[WeightsFormat, Query(alias="format", description=FORMAT_DOC)] = "pt",
 ) -> Response:
-    """Download the trained weights of a succeeded job as a .pt file."""
+    """Download the trained weights of a succeeded job: .pt, .safetensors or .onnx."""
+    await in_thread(session, _refuse_deleted, owner, job_id)
+    if format_ != "pt":
+        return await artifact_download(
+            session=session,
+            sessions=services(request).sessions,
+            owner=owner,
+            job_id=job_id,
+            format_=format_,
+            if_none_match=if_none_match,
+            no_weights=NO_WEIGHTS,
+        )
     job, (size, sha256) = await in_thread(session, _weights_info, owner, job_id)
     etag = f'"{sha256}"'
     if if_none_match is not None and _etag_matches(if_none_match, sha256):
@@ -260,6 +216,10 @@ async def weights(
             "ETag": etag,
         },
     )
+
+
+def _refuse_deleted(session: Session, owner: Owner, job_id: uuid.UUID) -> None:
+    refuse_if_deleted(get_job(session=session, owner_id=owner.id, job_id=job_id))
 
 
 def _weights_info(session: Session, owner: Owner, job_id: uuid.UUID) -> tuple[Job, tuple[int, str]]:
@@ -288,24 +248,7 @@ def _stream(sessions: sessionmaker[Session], job_id: uuid.UUID, size: int) -> It
     "/{job_id}/cancel",
     summary="Cancel a job",
     response_model=JobView,
-    responses={
-        200: {
-            "description": "the job was queued and is now cancelled; it will never run",
-            "content": examples.job_examples("cancelled"),
-        },
-        202: {
-            "model": JobView,
-            "description": "the job is running; it stops between two batches",
-            "content": examples.job_examples("cancelling"),
-        },
-        **UNAUTHORIZED,
-        **NOT_FOUND,
-        409: error_doc(
-            "the job has already finished",
-            "conflict",
-            f"job {examples.JOB_ID} is already succeeded; nothing to cancel",
-        ),
-    },
+    responses=docs.CANCEL,
 )
 async def cancel(
     job_id: JobId, owner: CurrentOwner, session: SessionDep, response: Response
@@ -320,3 +263,65 @@ async def cancel(
 def _cancel(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     return _view(session, request_cancel(session=session, job=job))
+
+
+class RerunRequest(BaseModel):
+    """What a rerun may change: only the seed; everything else is the original's resolved spec."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"seed": 7}]})
+
+    seed: int | None = Field(
+        default=None, ge=0, le=SEED_MAX, description="a new seed; omitted: the original's seed"
+    )
+
+
+@router.post(
+    "/{job_id}/rerun",
+    summary="Run a job again",
+    response_model=JobView,
+    status_code=status.HTTP_201_CREATED,
+    responses=docs.CREATE,
+)
+async def rerun(
+    job_id: JobId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    http: Request,
+    body: Annotated[RerunRequest | None, Body()] = None,
+) -> JobView:
+    """Submit a new job with the same resolved spec (a deleted job's spec is kept), linked to
+    it by `rerun_of`; on the CPU the same seed gives the same metrics and weights."""
+    original = await in_thread(
+        session, lambda s: get_job(session=s, owner_id=owner.id, job_id=job_id)
+    )
+    spec = dict(original.spec)
+    if body is not None and body.seed is not None:
+        spec["seed"] = body.seed
+    job, _ = await submit_job(
+        sessions=services(http).sessions,
+        settings=settings,
+        queue=queue,
+        owner=owner,
+        request=JobRequest.model_validate(spec),
+        idempotency_key=None,
+        rerun_of=original.id,
+    )
+    return job_view(job, None)
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Delete a finished job's files",
+    response_model=JobView,
+    responses=docs.DELETE,
+)
+async def delete_(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
+    """Delete a finished job's weights and other files; its record stays, marked deleted."""
+    return await in_thread(session, _delete, owner, job_id)
+
+
+def _delete(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
+    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    return _view(session, delete_job_data(session=session, job=job))

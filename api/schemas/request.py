@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,77 +19,108 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    ValidationInfo,
+    create_model,
     field_validator,
 )
 
 from api.errors import FieldError, invalid
-from core.architecture import DATASET_CLASSES, blocks_per_stage, parameter_count
+from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
 from core.settings import Settings
+from core.spec import Setting, api_settings, spec_problems
 
-SEED_MAX = 2**32 - 1  # the widest range every RNG the trainer seeds accepts (numpy's legacy one)
+# Request fields that are not training settings but are kept in the stored spec.
+SPEC_SERVICE_FIELDS = ("init_from",)
 
-Architecture = Literal["resnet", "plain"]
-Dataset = Literal["cifar10", "cifar100"]
-Schedule = Literal["multistep", "step", "cosine"]
-TrainMode = Literal["end_to_end", "frozen_base"]
-Shortcut = Literal["A", "B"]
+_STRICT: dict[Any, Any] = {bool: StrictBool, int: StrictInt, float: StrictFloat}
 
 
-class JobRequest(BaseModel):
-    """A training job. Omitted fields take the paper's recipe (He et al. 2016, section 4.2) and
-    a fixed seed; the job returned shows every value used, so a run can be repeated exactly."""
+def _annotation(setting: Setting) -> Any:
+    """The pydantic type of a declared field: its choices as a Literal, strict scalars."""
+    if setting.option.choices is not None:
+        return Literal[setting.option.choices]
+    return _STRICT.get(setting.type, setting.type)
+
+
+def spec_fields(*, request: bool) -> dict[str, Any]:
+    """pydantic field definitions of every training setting a job's spec holds.
+
+    In the request, `api="required"` fields have no default; in the response every field has
+    one, so that a job stored before a field existed shows the value its run used.
+    """
+    fields: dict[str, Any] = {}
+    for setting in api_settings():
+        required = request and setting.option.api == "required"
+        default: Any = ... if required else setting.default
+        bounds: dict[str, Any] = setting.option.bounds()
+        fields[setting.name] = (
+            _annotation(setting),
+            Field(default, description=setting.option.doc, **bounds),
+        )
+    return fields
+
+
+class ServiceFields(BaseModel):
+    """Request fields that are about the service rather than the training run."""
 
     # Strict types: `true` is no depth and "0.1" no learning rate; an int is a valid float.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    architecture: Architecture = Field(
-        description="`resnet` (identity shortcuts) or `plain` (the same net without them)"
-    )
-    depth: StrictInt = Field(
-        ge=8, description="layers, 6n+2: 20, 32, 44, 56, 110, 1202, ... (section 4.2)"
-    )
-    epochs: StrictInt = Field(ge=1, description="passes over the training set; the paper: 164")
-    dataset: Dataset = "cifar10"
-    batch_size: StrictInt = Field(default=128, ge=1, description="images per SGD step")
-    learning_rate: StrictFloat = Field(default=0.1, gt=0, le=10, description="peak learning rate")
-    momentum: StrictFloat = Field(default=0.9, ge=0, lt=1, description="SGD momentum")
-    weight_decay: StrictFloat = Field(default=1e-4, ge=0, le=1, description="L2 penalty")
-    lr_schedule: Schedule = Field(
-        default="multistep",
-        description="`multistep` (/10 at 50 % and 75 % of training, the paper's), `step` "
-        "(halved every 20 epochs) or `cosine`",
-    )
-    augment: StrictBool = Field(default=True, description="4-pixel pad, random crop and flip")
-    seed: StrictInt = Field(
-        default=0, ge=0, le=SEED_MAX, description="fixes initialisation and data order"
-    )
-    train_mode: TrainMode = Field(
-        default="end_to_end",
-        description="`end_to_end`, or `frozen_base`: only a new classifier learns, on top of "
-        "the network of `init_from`",
-    )
-    shortcut: Shortcut = Field(
-        default="A", description="`A`: zero-padding, parameter-free; `B`: 1x1 projections"
-    )
     init_from: uuid.UUID | None = Field(
         default=None,
         description="id of one of your succeeded jobs with the same architecture, depth and "
         "shortcut whose weights to start from (needed by `frozen_base`); when its dataset "
         "differs, the classifier is replaced",
     )
+    # Issue 8: where to POST the job's events, signed per Standard Webhooks with the owner's
+    # secret (`python -m api.keys webhook-secret <owner>`). Not part of the stored spec.
+    webhook_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="an https:// URL that receives the job's events as signed JSON POSTs "
+        "(Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature); "
+        "private, loopback and link-local addresses are refused",
+    )
+    webhook_events: list[Literal["status", "attempt", "epoch", "warning"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="the event types to send to webhook_url; default: only the job's final "
+        "status event (succeeded, failed or cancelled)",
+    )
 
-    @field_validator("depth")
+
+class _JobRequestBase(ServiceFields):
+    @field_validator("depth", check_fields=False)
     @classmethod
-    def _six_n_plus_two(cls, depth: int) -> int:
-        blocks_per_stage(depth)  # its ValueError names the allowed depths
+    def _depth_of_architecture(cls, depth: int, info: ValidationInfo) -> int:
+        architecture = info.data.get("architecture")  # absent when it was refused itself
+        problem = depth_problem(architecture, depth) if architecture else None
+        if problem:
+            raise ValueError(problem)
         return depth
 
     def resolve(self) -> dict[str, Any]:
         """The spec stored with the job: every field, defaults filled in, JSON types only."""
-        spec = self.model_dump(mode="json")
-        for key in ("learning_rate", "momentum", "weight_decay"):
-            spec[key] = float(spec[key])  # 1 and 1.0 are one request
+        keys = {s.name for s in api_settings()} | set(SPEC_SERVICE_FIELDS)
+        spec = self.model_dump(mode="json", include=keys)
+        for setting in api_settings():
+            if setting.type is float:
+                spec[setting.name] = float(spec[setting.name])  # 1 and 1.0 are one request
         return spec
+
+
+if TYPE_CHECKING:  # the checker sees the base; the fields exist at run time
+    JobRequest = _JobRequestBase
+else:
+    JobRequest = create_model(
+        "JobRequest",
+        __base__=_JobRequestBase,
+        __doc__="A training job. Omitted fields take the paper's recipe (He et al. 2016, "
+        "section 4.2) and a fixed seed; the job returned shows every value used, so a run can "
+        "be repeated exactly.",
+        **spec_fields(request=True),
+    )
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -116,9 +147,18 @@ def check_limits(spec: dict[str, Any], settings: Settings) -> None:
         errors.append(
             FieldError.body("init_from", "train_mode frozen_base needs the id of a succeeded job")
         )
+    # Rules between fields (a depth of the architecture, a shortcut it has), as the trainer
+    # states them; skipped for a field already named above.
+    named = {error.field for error in errors}
+    errors += [FieldError.body(f, m) for f, m in spec_problems(spec) if f not in named]
     if errors:
         raise invalid(errors)
-    params = parameter_count(spec["depth"], DATASET_CLASSES[spec["dataset"]], spec["shortcut"])
+    params = parameter_count(
+        spec["depth"],
+        DATASET_CLASSES[spec["dataset"]],
+        spec["shortcut"],
+        architecture=spec["architecture"],
+    )
     cost = spec["epochs"] * params
     if cost > settings.max_cost:
         most = int(settings.max_cost // params)

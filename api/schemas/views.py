@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api import examples
-from api.schemas.request import Architecture, Dataset, Schedule, Shortcut, TrainMode
+from api.schemas.request import spec_fields
+from core import metrics
 from core.store.tables import EpochRecord, Job, JobStatus
 
 BEST_ON_TEST_SET = (
@@ -18,42 +20,53 @@ BEST_ON_TEST_SET = (
 )
 
 
-class JobSpec(BaseModel):
+def _spec_model() -> type[BaseModel]:
     """The resolved request: every hyperparameter the run used, enough to repeat it exactly."""
+    return create_model(
+        "JobSpec",
+        __doc__=_spec_model.__doc__,
+        init_from=(uuid.UUID | None, None),
+        **spec_fields(request=False),
+    )
 
-    architecture: Architecture
-    depth: int
-    epochs: int
-    dataset: Dataset
-    batch_size: int
-    learning_rate: float
-    momentum: float
-    weight_decay: float
-    lr_schedule: Schedule
-    augment: bool
-    seed: int
-    train_mode: TrainMode
-    shortcut: Shortcut
-    init_from: uuid.UUID | None
+
+def _metrics_model() -> type[BaseModel]:
+    """One epoch's record (core.metrics.EpochMetrics)."""
+    hints = typing.get_type_hints(metrics.EpochMetrics)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name], Field(description=f.metadata["doc"]))
+        for f in metrics.metric_fields()
+    }
+    return create_model("EpochMetrics", __config__=ConfigDict(from_attributes=True), **fields)
+
+
+if TYPE_CHECKING:  # the checker sees plain models; the fields exist at run time
+
+    class JobSpec(BaseModel): ...
+
+    class EpochMetrics(BaseModel): ...
+
+else:
+    JobSpec = _spec_model()
+    EpochMetrics = _metrics_model()
 
 
 class Progress(BaseModel):
     epochs_done: int
     epochs: int
     fraction: float = Field(description="epochs_done / epochs, 0 to 1")
-
-
-class EpochMetrics(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    epoch: int = Field(description="1-based")
-    train_loss: float
-    train_accuracy: float = Field(description="0 to 1, on the augmented training batches")
-    test_loss: float
-    test_accuracy: float = Field(description="0 to 1, on the 10,000 test images")
-    learning_rate: float = Field(description="at the epoch's end")
-    seconds: float = Field(description="wall time of the epoch, evaluation included")
-    images_per_second: float = Field(description="training throughput")
+    # Inside the running epoch (issue 8): the training process's latest report, while recent.
+    epoch: int | None = Field(default=None, description="the epoch in progress, 1-based")
+    batch: int | None = Field(default=None, description="batches done in that epoch")
+    batches_per_epoch: int | None = None
+    images_per_second: float | None = Field(default=None, description="measured this epoch")
+    epoch_eta_seconds: float | None = Field(
+        default=None, description="estimated seconds to the end of this epoch"
+    )
+    eta_seconds: float | None = Field(
+        default=None, description="estimated seconds to the end of the job, from measured speed"
+    )
+    reported_at: datetime | None = Field(default=None, description="when it was measured")
 
 
 class BestOnTestSet(BaseModel):
@@ -74,6 +87,28 @@ class Links(BaseModel):
     metrics: str
     weights: str
     cancel: str
+
+
+class QueuePlace(BaseModel):
+    """Where a queued job stands (issue 11)."""
+
+    position: int = Field(description="1: the next job a free worker takes")
+    jobs_ahead: int = Field(description="every owner's queued jobs created before this one")
+    running: int = Field(description="jobs running now")
+    expected_start: datetime | None = Field(description="null when there is no basis for one")
+    method: str = Field(description="how expected_start was made, or why there is none")
+
+
+class AttemptEnvironment(BaseModel):
+    """What one attempt ran on, as its training process recorded it before training."""
+
+    attempt: int
+    worker: str | None
+    started_at: datetime
+    environment: dict[str, Any] = Field(
+        description="service_version, source_revision, python, torch, torchvision, cuda, cudnn "
+        "(null on the CPU), device, precision, compiled, dataset_sha256 ({file: sha256})"
+    )
 
 
 class JobView(BaseModel):
@@ -100,6 +135,27 @@ class JobView(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # A deleted job (issue 7) keeps its record; its weights, checkpoint and other files are gone.
+    deleted: bool = Field(
+        default=False, description="the job's files were deleted; its record stays, as here"
+    )
+    deleted_at: datetime | None = Field(default=None, description="when its files were deleted")
+    deleted_reason: Literal["owner", "retention"] | None = Field(
+        default=None,
+        description="owner: DELETE /jobs/{id}; retention: a failed or cancelled job past the "
+        "service's retention period",
+    )
+    queue: QueuePlace | None = Field(
+        default=None, description="a queued job's place and expected start (GET /jobs/{id})"
+    )
+    rerun_of: uuid.UUID | None = Field(
+        default=None, description="the job this one repeats (POST /jobs/{id}/rerun)"
+    )
+    environments: list[AttemptEnvironment] | None = Field(
+        default=None,
+        description="GET /jobs/{id}: each attempt's environment (versions, device, precision, "
+        "torch.compile, the dataset files' sha256), one per attempt that started training",
+    )
     links: Links
 
 
@@ -136,8 +192,8 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         spec=spec,
         progress=Progress(
             epochs_done=job.epochs_done,
-            epochs=spec.epochs,
-            fraction=min(1.0, job.epochs_done / spec.epochs),
+            epochs=job.spec["epochs"],
+            fraction=min(1.0, job.epochs_done / job.spec["epochs"]),
         ),
         latest_metrics=EpochMetrics.model_validate(latest) if latest is not None else None,
         final_test_accuracy=job.final_test_accuracy,
@@ -150,6 +206,10 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        deleted=job.deleted_at is not None,
+        deleted_at=job.deleted_at,
+        deleted_reason=job.deleted_reason,  # type: ignore[arg-type]  # a DeletedBy value
+        rerun_of=job.rerun_of,
         links=Links.model_validate(
             {
                 "self": path,

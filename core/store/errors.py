@@ -23,5 +23,14 @@ class QuotaExceeded(StoreError):
         self.retry_after_s = retry_after_s
 
 
+class StorageQuotaExceeded(StoreError):
+    """The owner's stored files (weights, checkpoints, ...) exceed the storage quota (HTTP 409)."""
+
+    def __init__(self, message: str, used_bytes: int, limit_bytes: int) -> None:
+        super().__init__(message)
+        self.used_bytes = used_bytes
+        self.limit_bytes = limit_bytes
+
+
 class IdempotencyConflict(StoreError):
     """The idempotency key was used before with another request body (HTTP 422)."""

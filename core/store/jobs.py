@@ -5,15 +5,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, distinct, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
-from core.store.tables import EpochRecord, Job, JobStatus, Owner, Weights
+from core.store.events import record_status, record_warning
+from core.store.storage import check_storage_quota
+from core.store.tables import (
+    Checkpoint,
+    EpochRecord,
+    Job,
+    JobStatus,
+    JobWebhook,
+    Owner,
+    Sweep,
+    Weights,
+)
 from core.store.types import utcnow
+
+Keyed = TypeVar("Keyed", Job, Sweep)  # what an Idempotency-Key can name
 
 
 def create_job(
@@ -22,61 +35,96 @@ def create_job(
     owner_id: uuid.UUID,
     spec: dict[str, Any],
     max_queued: int,
+    max_stored_bytes: int | None = None,
     init_from_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+    webhook_url: str | None = None,
+    webhook_events: list[str] | None = None,
+    rerun_of: uuid.UUID | None = None,
 ) -> tuple[Job, bool]:
     """Insert and commit a queued job; returns (job, created). Nothing is sent to the broker here.
 
-    A repeated idempotency key with the same request hash returns the earlier job.
+    A repeated idempotency key with the same request hash returns the earlier job. An owner
+    storing more than `max_stored_bytes` (weights, checkpoints, other files) is refused.
     """
     if idempotency_key is not None:
-        earlier = _by_idempotency_key(session, owner_id, idempotency_key, request_hash)
+        earlier = by_idempotency_key(session, Job, owner_id, idempotency_key, request_hash)
         if earlier is not None:
             return earlier, False
-    # Serialises one owner's submissions on PostgreSQL, so the quota holds under concurrency.
-    session.execute(select(Owner.id).where(Owner.id == owner_id).with_for_update())
-    queued = session.scalar(
-        select(func.count()).where(Job.owner_id == owner_id, Job.status == JobStatus.queued)
+    admit(
+        session=session,
+        owner_id=owner_id,
+        max_queued=max_queued,
+        max_stored_bytes=max_stored_bytes,
     )
-    if (queued or 0) >= max_queued:
-        session.rollback()
-        raise QuotaExceeded(
-            f"owner has {max_queued} queued jobs, the most allowed; wait for some to start",
-            retry_after_s=60,
-        )
     job = Job(
         owner_id=owner_id,
         spec=spec,
         init_from_id=init_from_id,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
+        rerun_of=rerun_of,
         status=JobStatus.queued,
     )
     session.add(job)
     try:
+        session.flush()
+        if webhook_url is not None:
+            session.add(JobWebhook(job_id=job.id, url=webhook_url, events=webhook_events))
+        record_status(session=session, job_id=job.id, status=JobStatus.queued)
         session.commit()
     except IntegrityError:
         # Two requests with one idempotency key raced; the other one's insert won.
         session.rollback()
         if idempotency_key is None:
             raise
-        earlier = _by_idempotency_key(session, owner_id, idempotency_key, request_hash)
+        earlier = by_idempotency_key(session, Job, owner_id, idempotency_key, request_hash)
         if earlier is None:
             raise
         return earlier, False
     return job, True
 
 
-def _by_idempotency_key(
-    session: Session, owner_id: uuid.UUID, key: str, request_hash: str | None
-) -> Job | None:
-    job = session.scalar(select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key))
-    if job is not None and job.request_hash != request_hash:
+def admit(
+    *, session: Session, owner_id: uuid.UUID, max_queued: int, max_stored_bytes: int | None
+) -> None:
+    """Lock the owner's row until the caller's commit (so that the caps hold under concurrent
+    submissions on PostgreSQL), then refuse a submission over the queued or storage cap."""
+    session.execute(select(Owner.id).where(Owner.id == owner_id).with_for_update())
+    if queued_units(session=session, owner_id=owner_id) >= max_queued:
+        session.rollback()
+        raise QuotaExceeded(
+            f"owner has {max_queued} queued jobs or sweeps, the most allowed; wait for some "
+            "to start",
+            retry_after_s=60,
+        )
+    if max_stored_bytes is not None:
+        check_storage_quota(session=session, owner_id=owner_id, limit_bytes=max_stored_bytes)
+
+
+def queued_units(*, session: Session, owner_id: uuid.UUID) -> int:
+    """What counts against the queued-jobs cap: the owner's queued jobs outside sweeps, plus one
+    for each sweep with queued children (a sweep counts as a whole, issue 10)."""
+    queued = (Job.owner_id == owner_id) & (Job.status == JobStatus.queued)
+    single = session.scalar(select(func.count()).where(queued, Job.sweep_id.is_(None))) or 0
+    sweeps = session.scalar(select(func.count(distinct(Job.sweep_id))).where(queued)) or 0
+    return single + sweeps
+
+
+def by_idempotency_key(
+    session: Session, model: type[Keyed], owner_id: uuid.UUID, key: str, request_hash: str | None
+) -> Keyed | None:
+    """The owner's earlier job or sweep made with this Idempotency-Key; a conflict if it was
+    made from another request."""
+    earlier = session.scalar(
+        select(model).where(model.owner_id == owner_id, model.idempotency_key == key)
+    )
+    if earlier is not None and earlier.request_hash != request_hash:
         raise IdempotencyConflict(
             "this Idempotency-Key was used with a different request body; use a new key"
         )
-    return job
+    return earlier
 
 
 def get_job(*, session: Session, owner_id: uuid.UUID, job_id: uuid.UUID) -> Job:
@@ -140,7 +188,18 @@ def delete_unsent_job(*, session: Session, job_id: uuid.UUID) -> None:
     session.commit()
 
 
+def mark_all_enqueued(*, session: Session, job_ids: list[uuid.UUID]) -> None:
+    """mark_enqueued for many jobs in one statement (a sweep's children, sent in bulk)."""
+    session.execute(update(Job).where(Job.id.in_(job_ids)).values(enqueued_at=utcnow()))
+    session.commit()
+
+
 def mark_enqueued(*, session: Session, job_id: uuid.UUID) -> None:
+    """Record that a message carries the job (core.dispatch.send_job, after the send)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The mark only spares the outbox a re-send: losing it in a crash costs a second
+        # message, which the worker's claim drops. So it need not wait for the WAL flush.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
     session.commit()
 
@@ -148,6 +207,7 @@ def mark_enqueued(*, session: Session, job_id: uuid.UUID) -> None:
 def request_cancel(*, session: Session, job: Job) -> Job:
     """Queued: cancelled at once. Running: flagged; the worker stops between two batches."""
     now = utcnow()
+    flagged_before = job.cancel_requested
     done = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.status == JobStatus.queued)
@@ -163,6 +223,17 @@ def request_cancel(*, session: Session, job: Job) -> Job:
             session.rollback()
             session.refresh(job)
             raise JobStateConflict(f"job {job.id} is already {job.status.value}; nothing to cancel")
+        if not flagged_before:
+            record_warning(
+                session=session,
+                job_id=job.id,
+                code="cancel_requested",
+                message="cancel requested; the job stops before its next batch",
+            )
+    else:
+        record_status(session=session, job_id=job.id, status=JobStatus.cancelled)
+        # A job handed back to the queue has a checkpoint; cancelled, nothing resumes it.
+        session.execute(delete(Checkpoint).where(Checkpoint.job_id == job.id))
     session.commit()
     session.refresh(job)
     return job

@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Owner, Weights
+from core.store.events import record_attempt, record_event, record_status, record_warning
+from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Owner, Sweep, Weights
 from core.store.types import utcnow
 
 
@@ -54,6 +57,9 @@ def claim_job(
     if (running or 0) >= max_running_per_owner:
         session.rollback()
         return ClaimRefused.owner_busy
+    if job.sweep_id is not None and not sweep_has_room(session=session, sweep_id=job.sweep_id):
+        session.rollback()
+        return ClaimRefused.owner_busy
     lease_id = uuid.uuid4()
     now = utcnow()
     result = session.execute(
@@ -71,6 +77,8 @@ def claim_job(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         return ClaimRefused.not_queued
+    record_status(session=session, job_id=job_id, status=JobStatus.running)
+    record_attempt(session=session, job_id=job_id)
     session.commit()
     session.refresh(job)
     return Claim(
@@ -81,6 +89,18 @@ def claim_job(
         init_from_id=job.init_from_id,
         run_seconds=job.run_seconds,
     )
+
+
+def sweep_has_room(*, session: Session, sweep_id: uuid.UUID) -> bool:
+    """Whether the sweep runs fewer children than its max_parallel (issue 10). Locks the sweep's
+    row until the caller's commit, so that claims on several workers cannot overshoot it."""
+    limit = session.scalar(select(Sweep.max_parallel).where(Sweep.id == sweep_id).with_for_update())
+    if limit is None:
+        return True
+    running = session.scalar(
+        select(func.count()).where(Job.sweep_id == sweep_id, Job.status == JobStatus.running)
+    )
+    return (running or 0) < limit
 
 
 def _hold(
@@ -128,17 +148,29 @@ def save_progress(
             delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch >= epoch)
         )
         session.add(EpochRecord(job_id=job_id, **metrics))
-    session.merge(
-        Checkpoint(
-            job_id=job_id,
-            epoch=epoch,
-            batch=batch,
-            data=checkpoint,
-            size=len(checkpoint),
-            saved_at=utcnow(),
-        )
+        record_event(session=session, job_id=job_id, type="epoch", data=dict(metrics))
+    _upsert_checkpoint(
+        session,
+        {
+            "job_id": job_id,
+            "epoch": epoch,
+            "batch": batch,
+            "data": checkpoint,
+            "size": len(checkpoint),
+            "saved_at": utcnow(),
+        },
     )
     session.commit()
+
+
+def _upsert_checkpoint(session: Session, values: dict[str, Any]) -> None:
+    """Insert or overwrite the job's checkpoint row in one statement that reads nothing (an ORM
+    merge would load the old blob, megabytes, only to replace it)."""
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Checkpoint).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name != "job_id"}
+    session.execute(statement.on_conflict_do_update(index_elements=["job_id"], set_=changed))
 
 
 def load_checkpoint(*, session: Session, job_id: uuid.UUID) -> bytes | None:
@@ -176,6 +208,12 @@ def finish_job(
             "results": results,
         },
     )
+    record_status(
+        session=session,
+        job_id=job_id,
+        status=JobStatus.succeeded,
+        final_test_accuracy=final_test_accuracy,
+    )
     session.merge(Weights(job_id=job_id, data=weights, size=len(weights), sha256=sha256))
     # The checkpoint has served its purpose; the weights are the result.
     session.execute(delete(Checkpoint).where(Checkpoint.job_id == job_id))
@@ -192,7 +230,7 @@ def end_job(
     error_message: str | None = None,
     run_seconds: float | None = None,
 ) -> None:
-    """End a held job as failed or cancelled (its last checkpoint is kept)."""
+    """End a held job as failed or cancelled; its checkpoint goes, as nothing resumes it."""
     values: dict[str, Any] = {
         "status": status,
         "finished_at": utcnow(),
@@ -203,6 +241,8 @@ def end_job(
     if run_seconds is not None:
         values["run_seconds"] = run_seconds
     _hold(session, job_id, lease_id, values)
+    record_status(session=session, job_id=job_id, status=status)
+    session.execute(delete(Checkpoint).where(Checkpoint.job_id == job_id))
     session.commit()
 
 
@@ -223,6 +263,14 @@ def release_job(
             "run_seconds": run_seconds,
         },
     )
+    record_warning(
+        session=session,
+        job_id=job_id,
+        code="handed_back",
+        message="the worker is shutting down; the job goes back to the queue and resumes "
+        "from its last checkpoint (this does not count as an attempt)",
+    )
+    record_status(session=session, job_id=job_id, status=JobStatus.queued)
     session.commit()
 
 
@@ -273,6 +321,17 @@ def abandon_job(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         return None
+    record_warning(
+        session=session,
+        job_id=job_id,
+        code="lease_lost",
+        message=f"the job lost its worker ({reason}) in attempt {job.attempts}",
+        attempt=job.attempts,
+    )
+    record_status(session=session, job_id=job_id, status=status)
+    if status.terminal:
+        # Ended: nothing resumes it. A re-queued job keeps its checkpoint to resume from.
+        session.execute(delete(Checkpoint).where(Checkpoint.job_id == job_id))
     session.commit()
     return status
 

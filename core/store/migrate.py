@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from core.settings import get_settings
+from core.store.db import normalize_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -27,7 +28,9 @@ def upgrade(database_url: str) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    upgrade(get_settings().database_url)
+    settings = get_settings()
+    # normalize_url: the plain postgresql:// form, as DATABASE_URL accepts it.
+    upgrade(normalize_url(settings.migration_database_url or settings.database_url))
 
 
 if __name__ == "__main__":

@@ -95,6 +95,10 @@ class Job(Base):
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # POST /jobs/{id}/rerun: the job whose resolved spec this one repeats.
+    rerun_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # When the id was last handed to the broker; NULL means a message is owed (outbox).
@@ -120,6 +124,43 @@ class Job(Base):
     results: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    # A tombstone: the job's stored data (weights, checkpoint) is gone, the row stays so that its
+    # id is never reused and GET can say so. Reason: one of core.store.storage.DeletedBy.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    deleted_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Sweeps (issue 10): the sweep a job belongs to, its point in the grid (the values that
+    # set it apart from its siblings), and its priority among its owner's queued jobs.
+    sweep_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="SET NULL"), default=None, index=True
+    )
+    sweep_point: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Sweep(Base):
+    """Many jobs from one request: a grid, a random search or a preset (issue 10)."""
+
+    __tablename__ = "sweeps"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "idempotency_key"),
+        Index("ix_sweeps_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    preset: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The request as sent (after validation): enough to show how the children were made.
+    request: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    # Grid fields that vary between children, in order (the report's configuration columns).
+    varying: Mapped[list[str]] = mapped_column(JsonDoc)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    max_parallel: Mapped[int | None] = mapped_column(Integer, default=None)  # running at once
+    children: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class EpochRecord(Base):
@@ -166,3 +207,141 @@ class Weights(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Artifact(Base):
+    """What a succeeded job gives back besides the .pt (issue 11): `weights.safetensors`,
+    `weights.onnx`, `report.json`; `info` holds, for the ONNX file, its check against PyTorch."""
+
+    __tablename__ = "artifacts"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(Blob)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    info: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Throughput(Base):
+    """Training speed a worker measured, for POST /jobs/estimate; the latest job's figure."""
+
+    __tablename__ = "throughput"
+
+    device: Mapped[str] = mapped_column(String(255), primary_key=True)  # e.g. "NVIDIA H100"
+    architecture: Mapped[str] = mapped_column(String(16), primary_key=True)
+    depth: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_size: Mapped[int] = mapped_column(Integer, primary_key=True)
+    precision: Mapped[str] = mapped_column(String(16), primary_key=True)  # as actually used
+    # training images per second of epoch wall time (evaluation and checkpoint included)
+    images_per_second: Mapped[float] = mapped_column(Float)
+    epochs: Mapped[int] = mapped_column(Integer)  # epochs the figure is the median of
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Event(Base):
+    """One thing that happened to a job (issue 8), written in the transaction of the change it
+    reports, so the log and the job never disagree. Ids only grow (AUTOINCREMENT on SQLite too:
+    a deleted job's ids are never reused, so a client's Last-Event-ID stays meaningful)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_job_id_id", "job_id", "id"),
+        Index("ix_events_owner_type_id", "owner_id", "type", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))  # status, attempt, epoch, warning
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The job's event before this one: a live reader that missed it sees the gap and re-reads.
+    prev_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class JobProgress(Base):
+    """The latest progress inside an epoch, one row per job updated in place (embedded set-up
+    only; with Redis it lives there under a TTL). Never a row per report."""
+
+    __tablename__ = "job_progress"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class JobWebhook(Base):
+    """Where a job's events go (POST /jobs `webhook_url`, `webhook_events`)."""
+
+    __tablename__ = "job_webhooks"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    # Event types to send; None: only the final status event.
+    events: Mapped[list[str] | None] = mapped_column(JsonDoc, default=None)
+
+
+class WebhookSecret(Base):
+    """An owner's signing secret (Standard Webhooks `whsec_...`), kept in clear: HMAC needs it."""
+
+    __tablename__ = "webhook_secrets"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("owners.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to send to one URL; its attempts are WebhookAttempt rows."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)  # 1-based
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class JobAttempt(Base):
+    """One attempt's environment (versions, device, precision, data fingerprint; issue 11)."""
+
+    __tablename__ = "job_attempts"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)  # Job.attempts when it ran
+    worker: Mapped[str | None] = mapped_column(String(255), default=None)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    environment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)

@@ -17,7 +17,15 @@ Checkpoint = dict[str, Any]
 
 # Fields whose change makes a checkpoint meaningless for a run (other fields may differ, e.g.
 # more epochs, another device).
-RESUME_MUST_MATCH = ("architecture", "depth", "shortcut", "dataset", "train_mode", "batch_size")
+RESUME_MUST_MATCH = (
+    "architecture",
+    "depth",
+    "shortcut",
+    "dataset",
+    "train_mode",
+    "batch_size",
+    "weight_decay_on",  # the optimizer's parameter groups
+)
 
 
 def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -35,19 +43,17 @@ def cpu_optimizer_state(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
 
 
 def capture_rng(data_generator_state: torch.Tensor) -> dict[str, Any]:
-    """The data generator drives order and augmentation; the global states cover anything else
-    (model initialisation happens before training, so they matter only for custom use)."""
-    rng: dict[str, Any] = {"torch": torch.get_rng_state(), "data": data_generator_state.clone()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    return rng
+    """The data generator (a CPU generator) drives order and augmentation; the global CPU state
+    covers anything else. Training draws nothing from a CUDA generator, so none is stored: a
+    checkpoint of a machine with 8 GPUs must resume on one with 1 (issue 13)."""
+    return {"torch": torch.get_rng_state(), "data": data_generator_state.clone()}
 
 
 def restore_rng(rng: dict[str, Any], data_generator: torch.Generator) -> None:
+    # Checkpoints written before issue 13 may hold a "cuda" entry: one state per GPU of the
+    # machine that wrote it. It never influenced training, so it is ignored.
     torch.set_rng_state(rng["torch"])
     data_generator.set_state(rng["data"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def check_resumable(checkpoint: Checkpoint, config_values: dict[str, Any]) -> None:

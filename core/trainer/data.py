@@ -146,12 +146,29 @@ def _download(root: Path, layout: CifarLayout) -> None:
         raise DatasetNotFoundError(message) from error
 
 
+# Datasets read ahead of a job by a spare training process (worker.train_child --spare), by
+# (resolved folder, dataset). A training process serves one job, so no job sees another's data.
+_preloaded: dict[tuple[str, str], CifarData] = {}
+
+
+def preload(data_dir: str | Path, dataset: str) -> bool:
+    """Read the dataset into memory for a later `load_cifar` of this process; whether its files
+    were there (nothing is downloaded ahead of a job)."""
+    if _missing(Path(data_dir), dataset):
+        return False
+    _preloaded[(str(Path(data_dir).resolve()), dataset)] = load_cifar(data_dir, dataset)
+    return True
+
+
 def load_cifar(data_dir: str | Path, dataset: str = "cifar10", download: bool = False) -> CifarData:
     """Read CIFAR-10 ("cifar10") or CIFAR-100 ("cifar100", fine labels) from data_dir.
 
     Missing files are downloaded (md5-checked archive) when download is True; otherwise, or when
     the download fails, DatasetNotFoundError names the directory and the files expected.
     """
+    preloaded = _preloaded.get((str(Path(data_dir).resolve()), dataset))
+    if preloaded is not None:
+        return preloaded
     layout = _layout(dataset)
     root = Path(data_dir)
     if _missing(root, dataset) and download:
@@ -200,3 +217,33 @@ def channel_statistics(
     # Floor at one grey level, so a constant channel cannot make the network divide by ~0.
     std = (squares / count - mean.square()).clamp_min((1 / 255) ** 2).sqrt()
     return mean.float(), std.float()
+
+
+GLOBAL_STD_EPSILON = 1e-7  # added to the global std, as the Keras reproduction does
+
+
+def global_statistics(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mean and one std over every pixel and channel of uint8 NCHW images scaled to [0, 1]
+    (+1e-7 on the std), each repeated for the three channels so that the network's buffers
+    keep their per-channel shape."""
+    total = torch.zeros((), dtype=torch.float64)
+    squares = torch.zeros((), dtype=torch.float64)
+    for start in range(0, images.shape[0], chunk):
+        part = images[start : start + chunk].to(torch.float64).div_(255.0)
+        total += part.sum()
+        squares += part.square().sum()
+    count = max(images.numel(), 1)
+    mean = total / count
+    std = (squares / count - mean.square()).clamp_min(0.0).sqrt() + GLOBAL_STD_EPSILON
+    return mean.float().repeat(3), std.float().repeat(3)
+
+
+def normalization_statistics(
+    images: torch.Tensor, normalization: str = "per_channel"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and std (3 values each) the network normalises with: "per_channel" or "global"."""
+    if normalization == "global":
+        return global_statistics(images)
+    if normalization == "per_channel":
+        return channel_statistics(images)
+    raise ValueError(f"normalization must be 'per_channel' or 'global', got {normalization!r}")

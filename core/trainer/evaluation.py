@@ -45,8 +45,8 @@ def evaluate(
             batch = batch.contiguous(memory_format=torch.channels_last)
         truth = labels[start : start + batch_size].to(target, non_blocking=True)
         with autocast(target, dtype):
-            logits = model(batch)
-        loss_sum += F.cross_entropy(logits.float(), truth, reduction="sum").double()
+            logits = model(batch).float()  # argmax and loss of float32 logits, as in training
+        loss_sum += F.cross_entropy(logits, truth, reduction="sum").double()
         predictions.append(logits.argmax(dim=1))
     predicted = torch.cat(predictions).cpu() if predictions else torch.zeros(0, dtype=torch.int64)
     truth_all = labels.cpu()

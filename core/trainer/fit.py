@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -16,12 +17,15 @@ from core.trainer.checkpoint import (
     cpu_state_dict,
     restore_rng,
 )
+from core.trainer.compiled import compile_enabled, compile_model
 from core.trainer.config import TrainConfig
-from core.trainer.data import channel_statistics, load_cifar
-from core.trainer.device import autocast_dtype, resolve_device
+from core.trainer.data import load_cifar, normalization_statistics
+from core.trainer.device import choose_precision, grad_scaler, resolve_device
 from core.trainer.evaluation import Evaluation, evaluate
+from core.trainer.layers import configure_batch_norm
 from core.trainer.loop import EpochStats, TrainState, train_one_epoch
 from core.trainer.models import build_model, set_normalization
+from core.trainer.optim import build_optimizer
 from core.trainer.results import EpochMetrics, FitResult
 from core.trainer.schedule import WarmupState
 from core.trainer.weights import freeze_base, load_initial_weights, set_train_mode
@@ -48,7 +52,9 @@ def fit(
     if resume_from is not None:
         check_resumable(resume_from, config.to_dict())
     device = resolve_device(config.device)
-    dtype = autocast_dtype(config.precision, device)
+    precision = choose_precision(config.precision, device)
+    if precision.name != config.precision:
+        log.info("precision %s resolved to %s on %s", config.precision, precision.name, device)
     frozen = config.train_mode == "frozen_base"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels once
@@ -60,20 +66,19 @@ def fit(
         load_initial_weights(model, config.init_weights)  # before the data: fail fast
     data = load_cifar(config.data_dir, config.dataset, download=config.download)
     if resume_from is None and not config.init_weights:
-        set_normalization(model, *channel_statistics(data.train_images))
+        set_normalization(model, *normalization_statistics(data.train_images, config.normalization))
+    # After loading: the config's BN settings hold for this run (eps is saved with the weights).
+    configure_batch_norm(model, momentum=config.bn_momentum, eps=config.bn_eps)
     if frozen:
         freeze_base(model)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model = model.to(device).to(memory_format=memory_format)
-    optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.learning_rate,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    optimizer = build_optimizer(model, config)
     # A compiled wrapper's state_dict would prefix every name with "_orig_mod."; keep `model`.
-    forward = torch.compile(model) if config.compile else model
+    compiled = compile_enabled(config.compile, device, config.epochs)
+    forward = compile_model(model, device) if compiled else model
 
+    scaler = grad_scaler(precision, device)
     generator = torch.Generator().manual_seed(config.seed)
     history: list[EpochMetrics] = []
     last_eval: Evaluation | None = None
@@ -82,6 +87,8 @@ def fit(
     )
     if resume_from is not None:
         optimizer.load_state_dict(resume_from["optimizer"])
+        if scaler is not None and resume_from.get("scaler"):
+            scaler.load_state_dict(resume_from["scaler"])
         restore_rng(resume_from["rng"], generator)
         state = TrainState(
             epoch=int(resume_from["epoch"]),
@@ -112,6 +119,7 @@ def fit(
             "history": [m.as_dict() for m in history],
             "last_evaluation": last_eval._asdict() if last_eval else None,
             "config": config.to_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
         }
 
     def checkpoint() -> None:
@@ -131,7 +139,8 @@ def fit(
             config=config,
             state=state,
             generator=generator,
-            autocast_dtype=dtype,
+            autocast_dtype=precision.dtype,
+            scaler=scaler,
             should_stop=should_stop,
             on_batch=on_batch,
             checkpoint=checkpoint if on_checkpoint is not None else None,
@@ -144,7 +153,7 @@ def fit(
             break
         started = time.perf_counter()
         last_eval = evaluate(
-            model,
+            forward,
             test_images,
             test_labels,
             batch_size=config.eval_batch_size,
@@ -180,10 +189,26 @@ def fit(
         state.batch = 0
         state.stats = EpochStats()
         state.epoch_rng = generator.get_state()  # the next epoch's draws start here
+        # The epoch's seconds include taking the checkpoint after it (issue 13); storing it is
+        # the caller's, off the training path.
+        started = time.perf_counter()
+        snapshot = make_checkpoint() if on_checkpoint is not None else None
+        metrics = dataclasses.replace(
+            metrics, seconds=metrics.seconds + time.perf_counter() - started
+        )
+        history[-1] = metrics
+        if snapshot is not None:
+            snapshot["history"][-1] = metrics.as_dict()
         if on_epoch is not None:
             on_epoch(metrics)
-        checkpoint()
-    return _result(model, history, last_eval, stopped=stopped, epochs_completed=state.epoch)
+        if on_checkpoint is not None and snapshot is not None:
+            on_checkpoint(snapshot)
+        state.last_checkpoint = time.monotonic()
+    result = _result(model, history, last_eval, stopped=stopped, epochs_completed=state.epoch)
+    result.precision = precision.name
+    result.compiled = compiled
+    result.classes = list(data.classes)  # so that no caller reads the dataset again for them
+    return result
 
 
 def _result(

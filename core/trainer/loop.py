@@ -71,6 +71,7 @@ def train_one_epoch(
     on_batch: Callable[[int, int, int], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
     checkpoint_interval_s: float | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> bool:
     """Train from state.batch to the end of epoch state.epoch + 1; False if should_stop() said so.
 
@@ -78,15 +79,21 @@ def train_one_epoch(
     N x 3 x 32 x 32 on the training device; labels int64 N there. should_stop is
     polled before every batch; checkpoint() is called every checkpoint_interval_s seconds.
     """
+    started = time.perf_counter()  # the epoch's wall time includes drawing its plan
     device = images.device
     steps = batches_per_epoch(images.shape[0], config.batch_size)
     # From the epoch's first state, so a run resumed mid-epoch draws the same plan again and
     # skips the batches done.
     generator.set_state(state.epoch_rng)
-    plan = plan_epoch(images.shape[0], generator, device, augment=config.augment)
+    plan = plan_epoch(
+        images.shape[0],
+        generator,
+        device,
+        augment=config.augment,
+        augmentation=config.augmentation,
+    )
     sync_every = 1 if device.type == "cpu" else SYNC_EVERY
     pending: list[tuple[int, torch.Tensor, torch.Tensor, int]] = []
-    started = time.perf_counter()
 
     def flush() -> None:
         if not pending:
@@ -129,10 +136,17 @@ def train_one_epoch(
         inputs, targets = training_batch(images, labels, plan, start, start + config.batch_size)
         with autocast(device, autocast_dtype):
             logits = model(inputs)
-        loss = F.cross_entropy(logits.float(), targets)
+        # Loss and accuracy from one float32 tensor, so the two never disagree (issue 13).
+        logits = logits.float()
+        loss = F.cross_entropy(logits, targets)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is not None:  # fp16: scale the loss so small gradients do not flush to zero
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
         correct = (logits.argmax(dim=1) == targets).sum()
         pending.append((state.batch, loss.detach(), correct.to(loss.dtype), targets.shape[0]))
         state.batch += 1

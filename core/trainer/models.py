@@ -1,4 +1,5 @@
-"""The CIFAR ResNets and plain nets of He et al. 2016, section 4.2 (depth 6n+2)."""
+"""The CIFAR ResNets and plain nets of He et al. 2016, section 4.2 (depth 6n+2), and
+build_model for every architecture (pre-activation ResNets in preact.py, VGG in vgg.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.architecture import ARCHITECTURES, SHORTCUTS, blocks_per_stage
+from core.architecture import blocks_per_stage, check_architecture, check_depth, check_shortcut
+from core.trainer.layers import CLASSIFIER, CifarNet, init_module
+from core.trainer.preact import PreActResNet
+from core.trainer.vgg import Vgg
 
-CLASSIFIER = "fc"  # the layer frozen_base trains (and may resize); everything else is the base
+__all__ = ["CLASSIFIER", "CifarNet", "CifarResNet", "build_model", "init_module"]
+
 STAGE_WIDTHS = (16, 32, 64)  # filters on 32x32, 16x16 and 8x8 maps (section 4.2)
 
 
@@ -60,26 +65,20 @@ class BasicBlock(nn.Module):
         return F.relu(out, inplace=True)  # batch norm keeps its input, not its output
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(CifarNet):
     """conv3x3(16) -> 3 stages of n blocks (16, 32, 64 filters) -> global average pool -> fc.
 
-    The per-channel mean and std of the training images are buffers (saved in the state_dict),
-    so the network takes raw images: floats in [0, 1] or uint8 in [0, 255], N x 3 x 32 x 32.
+    Normalisation inside the model (CifarNet): it takes raw images.
     """
 
-    mean: torch.Tensor
-    std: torch.Tensor
     residual: torch.Tensor
 
     def __init__(self, depth: int, num_classes: int, *, residual: bool, shortcut: str) -> None:
-        super().__init__()
+        super().__init__("resnet" if residual else "plain", depth)
         n = blocks_per_stage(depth)
         # A ResNet with option A and its plain twin have the same parameter names; this buffer
         # tells their weights files apart (checked in _load_from_state_dict).
         self.register_buffer("residual", torch.tensor(residual))
-        # Identity until the trainer sets the training set's statistics (set_normalization).
-        self.register_buffer("mean", torch.zeros(1, 3, 1, 1))
-        self.register_buffer("std", torch.ones(1, 3, 1, 1))
         self.conv1 = nn.Conv2d(3, STAGE_WIDTHS[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(STAGE_WIDTHS[0])
         stages = []
@@ -121,42 +120,31 @@ class CifarResNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.uint8:
-            x = x.float().div_(255.0)
-        x = (x - self.mean) / self.std
-        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        x = F.relu(self.bn1(self.conv1(self.normalize(x))), inplace=True)
         x = self.layer3(self.layer2(self.layer1(x)))
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return self.fc(x)
 
 
-def init_module(module: nn.Module) -> None:
-    """He et al. 2015 (Kaiming normal) initialisation, as section 4.2 prescribes."""
-    if isinstance(module, (nn.Conv2d, nn.Linear)):
-        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-
-
 def build_model(
     architecture: str, depth: int, num_classes: int = 10, shortcut: str = "A"
-) -> CifarResNet:
-    """A CIFAR network of depth 6n+2: "resnet" (identity shortcuts) or "plain" (none).
+) -> CifarNet:
+    """A CIFAR network; core.architecture says which depths each architecture allows.
 
-    shortcut "A" (zero-padding, parameter-free) or "B" (1x1 projection + BN where the shape
-    changes) only matters for "resnet"; a plain net has no shortcuts at all.
+    "resnet" (identity shortcuts) and "plain" (none), depth 6n+2: shortcut "A" (zero-padding,
+    parameter-free) or "B" (1x1 projection + BN where the shape changes) only matters for
+    "resnet". "preact_resnet" (6n+2, shortcut "A" only: pooling + zero-padding), "vgg" and
+    "vgg_keras" (11, 13, 16, 19; no shortcuts).
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}"
-        )
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
+    check_architecture(architecture)
+    check_depth(architecture, depth)
+    check_shortcut(architecture, shortcut)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if architecture == "preact_resnet":
+        return PreActResNet(depth, num_classes)
+    if architecture in ("vgg", "vgg_keras"):
+        return Vgg(depth, num_classes, keras=architecture == "vgg_keras")
     return CifarResNet(depth, num_classes, residual=architecture == "resnet", shortcut=shortcut)
 
 
@@ -165,8 +153,8 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def set_normalization(model: CifarResNet, mean: torch.Tensor, std: torch.Tensor) -> None:
-    """Store the per-channel statistics (of images scaled to [0, 1]) the network normalises with."""
+def set_normalization(model: CifarNet, mean: torch.Tensor, std: torch.Tensor) -> None:
+    """Store the statistics (of images scaled to [0, 1], one per channel) it normalises with."""
     with torch.no_grad():
         model.mean.copy_(mean.reshape(1, 3, 1, 1))
         model.std.copy_(std.reshape(1, 3, 1, 1))

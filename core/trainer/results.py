@@ -1,32 +1,14 @@
-"""What a training run reports: one EpochMetrics per epoch and a FitResult at the end."""
+"""What a training run reports: one EpochMetrics (core.metrics) per epoch and a FitResult."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    epoch: int  # 1-based
-    train_loss: float  # mean cross-entropy over the epoch's (augmented) training batches
-    train_accuracy: float  # fraction in [0, 1], on the augmented batches in training mode
-    test_loss: float
-    test_accuracy: float  # fraction in [0, 1]
-    learning_rate: float  # at the end of the epoch
-    seconds: float  # wall time of the epoch, evaluation included
-    images_per_second: float  # training images / training time (evaluation excluded)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> EpochMetrics:
-        return cls(**values)
+from core.metrics import EpochMetrics
 
 
 @dataclass
@@ -45,6 +27,10 @@ class FitResult:
     confusion_matrix: list[list[int]]  # rows = true class, columns = predicted class
     stopped: bool  # should_stop() ended the run early
     epochs_completed: int
+    precision: str = "fp32"  # the number format actually used ("auto" resolved; issue 13)
+    compiled: bool = False  # whether torch.compile ran
+    # The dataset's class names in label order: the rows of the confusion matrix.
+    classes: list[str] = field(default_factory=list)
 
     def metrics_dict(self) -> dict[str, Any]:
         """Everything but the weights, as plain values for JSON."""
@@ -59,4 +45,6 @@ class FitResult:
             "confusion_matrix": self.confusion_matrix,
             "stopped": self.stopped,
             "epochs_completed": self.epochs_completed,
+            "precision": self.precision,
+            "compiled": self.compiled,
         }

@@ -16,11 +16,16 @@ from core.trainer.config import TrainConfig
 
 WARMUP_WINDOW = 20  # batches in the running training error (about 2,500 images at batch 128)
 AUTO_WARMUP_DEPTH = 110  # section 4.2 warms up ResNet-110 (and the 1202-layer net) only
+AUTO_WARMUP_ARCHITECTURES = ("resnet", "plain")  # the paper's; the Keras recipe has no warm-up
 
 
 def warmup_enabled(config: TrainConfig) -> bool:
     if config.warmup == "auto":
-        return config.depth >= AUTO_WARMUP_DEPTH and config.train_mode == "end_to_end"
+        return (
+            config.depth >= AUTO_WARMUP_DEPTH
+            and config.architecture in AUTO_WARMUP_ARCHITECTURES
+            and config.train_mode == "end_to_end"
+        )
     return config.warmup == "on"
 
 
@@ -72,7 +77,8 @@ def scheduled_learning_rate(config: TrainConfig, progress: float) -> float:
         passed = sum(progress >= m * config.epochs for m in config.lr_milestones)
         return base * config.lr_gamma**passed
     if config.lr_schedule == "step":
-        # Keras CIFAR-10 ResNet recipe: the rate halves every 20 whole epochs (of 250).
+        # The Keras reproduction: x step_gamma every step_epochs whole epochs (x0.5 every 20
+        # for VGG, x0.1 every 20 for the ResNets).
         return base * config.step_gamma ** (int(progress) // config.step_epochs)
     # Cosine annealing to zero at the end of training, evaluated at every step.
     return base * 0.5 * (1.0 + math.cos(math.pi * min(progress / config.epochs, 1.0)))
@@ -81,7 +87,14 @@ def scheduled_learning_rate(config: TrainConfig, progress: float) -> float:
 def learning_rate(
     config: TrainConfig, *, epoch: int, batch: int, batches_per_epoch: int, warming_up: bool
 ) -> float:
-    """The rate for step `batch` (0-based) of epoch `epoch` (0-based, completed epochs)."""
+    """The rate for step `batch` (0-based) of epoch `epoch` (0-based, completed epochs).
+
+    With lr_decay, Keras' time-based decay (issue 12) divides the schedule's rate by
+    1 + lr_decay x iterations, the optimizer steps taken before this one over the whole run.
+    """
     if warming_up:
         return config.warmup_learning_rate
-    return scheduled_learning_rate(config, epoch + batch / batches_per_epoch)
+    rate = scheduled_learning_rate(config, epoch + batch / batches_per_epoch)
+    if config.lr_decay:
+        rate /= 1.0 + config.lr_decay * (epoch * batches_per_epoch + batch)
+    return rate

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from core.trainer.errors import IncompatibleWeightsError
-from core.trainer.models import CLASSIFIER, CifarResNet
+from core.trainer.layers import BN_EPS, CLASSIFIER, CifarNet
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return content
 
 
-def load_initial_weights(model: CifarResNet, path: str | Path) -> bool:
+def load_initial_weights(model: CifarNet, path: str | Path) -> bool:
     """Load every tensor of the file into model; the classifier only where its shape fits.
 
     Returns whether the classifier was loaded (False: the file has another number of classes,
     so model keeps its freshly initialised fc). The normalisation statistics come from the file:
     the base layers only make sense on inputs normalised as in their training.
     """
-    state = read_state_dict(path)
-    expected = model.state_dict()
+    # BN eps is a training setting here (the config's applies after loading), not a tensor to match.
+    state = {k: v for k, v in read_state_dict(path).items() if k != BN_EPS}
+    expected = {k: v for k, v in model.state_dict().items() if k != BN_EPS}
     is_base = [k for k in expected if not k.startswith(CLASSIFIER + ".")]
     missing = [k for k in is_base if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -59,7 +60,11 @@ def load_initial_weights(model: CifarResNet, path: str | Path) -> bool:
     for label, keys in groups:
         if keys:
             problems.append(f"{len(keys)} tensors {label} (e.g. {', '.join(keys[:3])})")
-    if not problems and bool(state["residual"]) != bool(model.residual):
+    if (
+        not problems
+        and "residual" in expected
+        and bool(state["residual"]) != bool(expected["residual"])
+    ):
         problems.append("a plain net's weights for a resnet, or the reverse")
     if problems:
         raise IncompatibleWeightsError(
@@ -90,11 +95,10 @@ def set_train_mode(model: nn.Module, *, frozen_base: bool) -> None:
                 child.eval()
 
 
-def _classes(model: CifarResNet) -> int:
-    return model.fc.out_features
+def _classes(model: CifarNet) -> int:
+    fc = getattr(model, CLASSIFIER)
+    return int(fc.out_features)
 
 
-def _describe(model: CifarResNet) -> str:
-    n = len(model.layer1)
-    kind = "resnet" if bool(model.residual) else "plain"
-    return f"{kind}-{6 * n + 2} with {_classes(model)} classes"
+def _describe(model: CifarNet) -> str:
+    return f"{model.architecture}-{model.depth} with {_classes(model)} classes"

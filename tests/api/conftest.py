@@ -27,7 +27,7 @@ from core.store import keys, lifecycle
 from core.store.db import get_engine, session_scope
 from core.store.migrate import upgrade
 from core.store.tables import Base, JobStatus
-from tests.services import fresh_postgres_database
+from testkit.services import fresh_postgres_database
 
 SPEC = {"architecture": "resnet", "depth": 20, "epochs": 3}
 

@@ -28,7 +28,8 @@ def test_read_running_job_shows_progress_and_latest_metrics(api: Api) -> None:
     record_epochs(api.database_url, claim, 2)
     job = api.get(f"/jobs/{job_id}").json()
     assert job["status"] == "running" and job["attempts"] == 1 and job["started_at"]
-    assert job["progress"] == {"epochs_done": 2, "epochs": 4, "fraction": 0.5}
+    progress = job["progress"]
+    assert progress | {"epochs_done": 2, "epochs": 4, "fraction": 0.5} == progress
     assert job["latest_metrics"]["epoch"] == 2
     assert job["final_test_accuracy"] is None and job["best_on_test_set"] is None
 

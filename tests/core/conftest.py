@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.trainer.config import TrainConfig
-from tests.cifar_files import write_cifar10, write_cifar100
+from testkit.cifar_files import write_cifar10, write_cifar100
 
 # Every test runs on the CPU with the same thread count, so repeated runs match bitwise.
 torch.set_num_threads(2)

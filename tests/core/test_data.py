@@ -11,7 +11,7 @@ import torch
 
 from core.trainer import DatasetNotFoundError, load_cifar
 from core.trainer import data as data_module
-from tests.cifar_files import CIFAR10_CLASSES, CIFAR100_CLASSES, write_cifar10
+from testkit.cifar_files import CIFAR10_CLASSES, CIFAR100_CLASSES, write_cifar10
 
 
 def _raw(path: Path) -> dict[bytes, object]:

@@ -174,7 +174,7 @@ def test_fit_should_stop_honoured_before_next_batch(tiny_config: TinyConfig) -> 
 
 def test_fit_huge_learning_rate_raises_diverged(tiny_config: TinyConfig) -> None:
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch \d+.*learning rate too high"):
-        fit(tiny_config(epochs=1, learning_rate=1e8, warmup="off"))
+        fit(tiny_config(epochs=1, learning_rate=10.0, warmup="off"))
 
 
 def _record_rates(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -235,3 +235,13 @@ def test_fit_bf16_on_cpu_trains_on_request(tiny_config: TinyConfig) -> None:
     assert result.stopped and checkpoints[-1]["batch"] == 2
     stats = checkpoints[-1]["epoch_stats"]
     assert stats["seen"] == 100 and 0 < stats["loss_sum"] / stats["seen"] < 10
+
+
+def test_fit_returns_the_class_names_in_label_order(
+    uninterrupted: FitResult, cifar10_dir: Path
+) -> None:
+    """The worker labels the confusion matrix with them, without reading the dataset again."""
+    from core.trainer import load_cifar
+
+    assert uninterrupted.classes == list(load_cifar(cifar10_dir, "cifar10").classes)
+    assert len(uninterrupted.classes) == len(uninterrupted.confusion_matrix) == 10

@@ -1,5 +1,8 @@
 """docker-compose.yml and the Dockerfile against the code (Docker itself does not run here):
-the services, their commands, the modules those name, the settings and the volumes."""
+the services, their commands, the modules those name, the settings and the volumes; and the
+deployment's defaults (issue 7): required secrets, least-privilege roles, Redis with a password,
+the API on 127.0.0.1, a TLS proxy as a profile. deploy/postgres/init-roles.sh itself runs
+against the local PostgreSQL in test_postgres_roles.py."""
 
 from __future__ import annotations
 
@@ -45,9 +48,33 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in env.items()}
 
 
-def _expand(value: str) -> str:
-    """Compose's ${NAME:-default}, with the defaults."""
-    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+# What an operator sets (README, "Deploying"); compose refuses to start without any of them.
+SECRETS = {
+    "POSTGRES_PASSWORD": "superuser-secret",
+    "DB_OWNER_PASSWORD": "owner-secret",
+    "DB_APP_PASSWORD": "app-secret",
+    "REDIS_PASSWORD": "redis-secret",
+}
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def _expand(value: str, env: dict[str, str] = SECRETS) -> str:
+    """Compose's interpolation: ${NAME}, ${NAME:-default}, ${NAME:?error} (empty counts as
+    unset in both), with `env` as the operator's environment."""
+
+    def one(match: re.Match[str]) -> str:
+        name, kind, argument = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind == "?":
+            raise MissingVariable(f"required variable {name} is missing a value: {argument}")
+        return argument if kind == "-" else ""
+
+    return _VARIABLE.sub(one, value)
 
 
 def test_compose_has_database_broker_api_and_worker(compose: dict[str, Any]) -> None:
@@ -60,7 +87,8 @@ def test_compose_api_migrates_then_serves_the_app(compose: dict[str, Any]) -> No
     serve = command.index("uvicorn api.app:app --host 0.0.0.0 --port 8000")
     assert migrate < serve
     assert "&&" in command[migrate:serve]  # no server on a half-migrated database
-    assert "8000:8000" in compose["services"]["api"]["ports"]
+    # Port 8000 of the container, published on this machine only (issue 7).
+    assert compose["services"]["api"]["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]
 
 
 def test_compose_worker_runs_one_solo_worker_on_the_training_queue(
@@ -95,15 +123,16 @@ def test_compose_environment_names_settings_fields(compose: dict[str, Any]) -> N
 
 def test_compose_urls_point_at_the_database_and_broker_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    postgres = _env(services["postgres"])
+    postgres = {k: _expand(v) for k, v in _env(services["postgres"]).items()}
     for name in ("api", "worker"):
         env = {k: _expand(v) for k, v in _env(services[name]).items()}
         database = urlsplit(env["DATABASE_URL"])
         assert database.scheme == "postgresql"
         assert database.hostname == "postgres"
-        assert database.username == _expand(postgres["POSTGRES_USER"])
-        assert database.password == _expand(postgres["POSTGRES_PASSWORD"])
-        assert database.path == "/" + _expand(postgres["POSTGRES_DB"])
+        # The service's role, made by deploy/postgres/init-roles.sh; not the superuser (issue 7).
+        assert database.username == postgres["DB_APP_USER"] != postgres["POSTGRES_USER"]
+        assert database.password == postgres["DB_APP_PASSWORD"]
+        assert database.path == "/" + postgres["POSTGRES_DB"]
         broker = urlsplit(env["BROKER_URL"])
         assert (broker.scheme, broker.hostname) == ("redis", "redis")
         # Parsed as the service parses it.
@@ -184,3 +213,173 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
     }
     assert {".venv", "var", ".env", ".git"} <= ignored
     assert "README.md" not in ignored  # pyproject.toml names it as the readme
+
+
+# --- the deployment's defaults (issue 7) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls(compose: dict[str, Any]) -> dict[str, Any]:
+    [path] = compose["include"]
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / path).read_text())
+    return loaded
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _strings(key) + _strings(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def test_compose_secrets_are_required_and_have_no_defaults(
+    compose: dict[str, Any], tls: dict[str, Any]
+) -> None:
+    references = [
+        match.groups()
+        for text in _strings(compose) + _strings(tls)
+        for match in _VARIABLE.finditer(text)
+    ]
+    secret = re.compile(r"PASSWORD|SECRET|TOKEN|KEY")
+    secrets = {name for name, _kind, _arg in references if secret.search(name)}
+    assert secrets == set(SECRETS)
+    for name, kind, argument in references:
+        if name in secrets:
+            # ${NAME:?message}: compose refuses to start and says which, never a fallback.
+            assert kind == "?" and name in argument, (name, kind, argument)
+    for name in SECRETS:
+        without = {key: value for key, value in SECRETS.items() if key != name}
+        with pytest.raises(MissingVariable, match=f"required variable {name} is missing"):
+            for text in _strings(compose):
+                _expand(text, without)
+
+
+def test_compose_passwords_are_never_written_in_the_file(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    urls = [
+        value
+        for name in ("api", "worker")
+        for key, value in _env(services[name]).items()
+        if key.endswith("_URL")
+    ]
+    assert len(urls) == 5  # DATABASE_URL and BROKER_URL twice, MIGRATION_DATABASE_URL once
+    for url in urls:
+        # Everything between "://user:" and "@host" is one required variable.
+        password = re.fullmatch(r"\w+://\w*:(.*)@[\w.]+:\d+/\w+", url)
+        assert password is not None and _VARIABLE.fullmatch(password[1]), url
+    for key, value in _env(services["postgres"]).items():
+        if "PASSWORD" in key:
+            assert _VARIABLE.fullmatch(value), key
+
+
+def test_compose_redis_requires_a_password_and_the_broker_url_uses_it(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    command = shlex.split(_command(services["redis"]))
+    required = _expand(command[command.index("--requirepass") + 1])
+    assert required == SECRETS["REDIS_PASSWORD"]
+    assert _expand(_env(services["redis"])["REDISCLI_AUTH"]) == required  # the health check
+    for name in ("api", "worker"):
+        broker = urlsplit(_expand(_env(services[name])["BROKER_URL"]))
+        assert (broker.hostname, broker.password) == ("redis", required)
+
+
+def test_compose_publishes_only_the_api_and_only_on_localhost(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    published = {name: service.get("ports", []) for name, service in services.items()}
+    assert published == {
+        "postgres": [],
+        "redis": [],
+        "api": ["127.0.0.1:${API_PORT:-8000}:8000"],
+        "worker": [],
+    }
+    host, port, container = _expand(published["api"][0]).split(":")
+    assert (host, port, container) == ("127.0.0.1", "8000", "8000")
+    assert _expand(published["api"][0], {**SECRETS, "API_PORT": "9000"}).startswith(
+        "127.0.0.1:9000:"
+    )
+
+
+def test_compose_service_role_is_not_the_owner_or_superuser(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    postgres = {k: _expand(v) for k, v in _env(services["postgres"]).items()}
+    api = {k: _expand(v) for k, v in _env(services["api"]).items()}
+    worker = {k: _expand(v) for k, v in _env(services["worker"]).items()}
+    app, owner = postgres["DB_APP_USER"], postgres["DB_OWNER_USER"]
+    assert len({app, owner, postgres["POSTGRES_USER"]}) == 3
+    assert urlsplit(api["DATABASE_URL"]).username == urlsplit(worker["DATABASE_URL"]).username
+    assert urlsplit(api["DATABASE_URL"]).username == app
+    # Migrations as the owner: only the API's start has that URL, and uvicorn does not inherit it.
+    migration = urlsplit(api["MIGRATION_DATABASE_URL"])
+    assert (migration.username, migration.password) == (owner, postgres["DB_OWNER_PASSWORD"])
+    assert "MIGRATION_DATABASE_URL" not in worker
+    command = _command(services["api"])
+    assert "exec env -u MIGRATION_DATABASE_URL uvicorn " in command
+    # The script that makes the roles runs on the first start of the database.
+    mounts = dict(v.split(":")[:2] for v in services["postgres"]["volumes"])
+    script = mounts["./deploy/postgres/init-roles.sh"]
+    assert script.startswith("/docker-entrypoint-initdb.d/") and script.endswith(".sh")
+    assert (ROOT / "deploy/postgres/init-roles.sh").stat().st_mode & 0o111  # executable
+
+
+def test_init_script_grants_the_service_rows_and_nothing_more() -> None:
+    script = (ROOT / "deploy/postgres/init-roles.sh").read_text()
+    body = script[script.index("\n", script.index("<<'SQL'")) : script.rindex("\nSQL")]
+    sql = re.sub(r"--[^\n]*", "", body)
+    statements = [" ".join(s.split()) for s in sql.split(";") if s.strip()]
+    grants = [s for s in statements if "GRANT " in s and not s.startswith("REVOKE")]
+    assert grants == [
+        'GRANT CONNECT ON DATABASE :"db" TO :"app"',
+        'GRANT USAGE ON SCHEMA public TO :"app"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, '
+        'UPDATE, DELETE ON TABLES TO :"app"',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE, SELECT ON '
+        'SEQUENCES TO :"app"',
+    ]
+    for role in ("owner", "app"):
+        [create] = [s for s in statements if s.startswith(f'CREATE ROLE :"{role}"')]
+        for attribute in ("SUPERUSER", "CREATEDB", "CREATEROLE", "REPLICATION", "BYPASSRLS"):
+            assert f"NO{attribute}" in create.split(), (role, attribute)
+    assert not any("GRANT ALL" in s or " TO PUBLIC" in s for s in statements)
+
+
+def test_compose_tls_profile_puts_caddy_in_front_of_the_api(tls: dict[str, Any]) -> None:
+    proxy = tls["services"]["proxy"]
+    assert proxy["profiles"] == ["tls"]  # only with `docker compose --profile tls up`
+    assert proxy["image"].startswith("caddy:")
+    assert "${HTTPS_PORT:-443}:443" in proxy["ports"]
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    mounts = dict(v.split(":")[:2] for v in proxy["volumes"])
+    assert mounts["./Caddyfile"] == "/etc/caddy/Caddyfile"
+    assert set(tls["volumes"]) >= {name for name in mounts if not name.startswith(".")}
+    caddyfile = (ROOT / "deploy/Caddyfile").read_text()
+    assert re.search(r"^\{\$SITE_ADDRESS:localhost\} \{$", caddyfile, flags=re.MULTILINE)
+    # The container port of the API service, over the compose network.
+    assert re.search(r"^\s*reverse_proxy api:8000\b", caddyfile, flags=re.MULTILINE)
+    assert "flush_interval -1" in caddyfile  # event streams are not buffered
+
+
+def _docker_compose() -> list[str] | None:
+    try:
+        done = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return ["docker", "compose"] if done.returncode == 0 else None
+
+
+def test_docker_compose_config_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    """Compose's own reading of the file, where the compose plugin is installed (no daemon
+    needed); skipped elsewhere, the tests above read the file as compose does."""
+    compose = _docker_compose()
+    if compose is None:
+        pytest.skip("the docker compose plugin is not installed")
+    command = [*compose, "--project-directory", str(ROOT), "config", "--format", "json"]
+    base = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    done = subprocess.run(command, env={**base, **SECRETS}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in SECRETS:
+        missing = {**base, **{k: v for k, v in SECRETS.items() if k != name}}
+        done = subprocess.run(command, env=missing, capture_output=True, text=True)
+        assert done.returncode != 0 and name in done.stderr, (name, done.stderr)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cifar_files import write_cifar10
-from tests.worker.builders import SPEC, TEST_PER_CLASS, TRAIN_PER_CLASS
+from testkit.builders import SPEC, TEST_PER_CLASS, TRAIN_PER_CLASS
+from testkit.cifar_files import write_cifar10
 
 # The body of POST /jobs for the tiny ResNet-8 job (the API fills in the rest as in SPEC).
 REQUEST = {

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from api.run_local import local_key
+from api.run_local import Backoff, local_key
 from core.settings import Settings
 from core.store.migrate import upgrade
-from tests.e2e.conftest import check_trained_job, client, submit, wait_job
-from tests.processes import (
+from testkit.processes import (
     Proc,
     Processes,
     children,
@@ -28,6 +27,7 @@ from tests.processes import (
     service_env,
     wait_for,
 )
+from tests.e2e.conftest import check_trained_job, client, submit, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +107,45 @@ def test_make_run_stops_worker_and_fails_when_api_dies(processes: Processes, hom
     assert run.wait(timeout=60) == 1, run.output()
     assert not pid_alive(worker)
     assert "the api exited" in run.log.read_text()
+
+
+def test_make_run_restarts_dead_worker_keeps_api_up_and_resumes_job(
+    processes: Processes, home: Path
+) -> None:
+    run, base_url, key = _start(processes, home)
+    [worker] = [pid for pid in children(run.pid) if "celery" in cmdline(pid)]
+    with client(base_url, key) as http:
+        job_id = submit(http, epochs=3)
+        wait_job(http, job_id, ("running",), diagnose=processes.diagnose)
+        os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer would
+        # The API answers all along, and a new worker takes over.
+        replacement = wait_for(
+            lambda: [
+                pid
+                for pid in children(run.pid)
+                if "celery" in cmdline(pid) and pid != worker and http.get("/healthz").is_success
+            ],
+            timeout=60,
+            what="a new worker",
+            diagnose=processes.diagnose,
+        )
+        assert run.alive() and not pid_alive(worker)
+        job = wait_job(http, job_id, diagnose=processes.diagnose)
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == 2  # the killed one, and the resumed one on the new worker
+    log = run.log.read_text()
+    assert "the worker exited with status -9; starting another in 1 s" in log
+    assert "died and was restarted" in log  # the new worker took the job back at once
+
+    os.killpg(run.pid, signal.SIGINT)
+    assert run.wait(timeout=60) == 0, run.output()
+    assert not [pid for pid in replacement if pid_alive(pid)]
+
+
+def test_backoff_doubles_while_worker_keeps_dying_and_resets_once_it_ran() -> None:
+    backoff = Backoff(first_s=1.0, longest_s=8.0, stable_after_s=60.0)
+    assert [backoff.pause(ran_s=2.0) for _ in range(5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert backoff.pause(ran_s=600.0) == 1.0
 
 
 def test_local_key_is_kept_private_and_reused(tmp_path: Path) -> None:

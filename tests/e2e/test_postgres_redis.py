@@ -3,6 +3,7 @@ worker (`celery -A worker.app worker --pool=solo`), all processes started here; 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ import pytest
 from core.store.db import session_scope
 from core.store.keys import create_key
 from core.store.migrate import upgrade
-from tests.e2e.conftest import check_trained_job, client, submit, wait_job
-from tests.processes import (
+from testkit.builders import make_settings, worker_env
+from testkit.processes import (
     Proc,
     Processes,
     RedisServer,
@@ -24,8 +25,8 @@ from tests.processes import (
     wait_for,
     wait_worker_ready,
 )
-from tests.services import fresh_postgres_database
-from tests.worker.builders import make_settings, worker_env
+from testkit.services import fresh_postgres_database
+from tests.e2e.conftest import check_trained_job, client, submit, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +84,18 @@ def test_job_without_dataset_fails_naming_files_and_remedy(deployment: Deploymen
     assert job["status"] == "failed"
     assert job["error"]["code"] == "dataset_missing"
     message = job["error"]["message"]
-    assert str(deployment.data_dir.resolve() / "cifar-100-python") in message
+    # The folder to fill, but no path on the worker's disk (issue 7): the worker's log has it,
+    # under the reference the message quotes.
+    assert "cifar-100-python" in message
+    assert str(deployment.data_dir.resolve()) not in message
     assert "DOWNLOAD_DATASETS=true" in message
+    ref = re.search(r"\bref ([0-9a-f]{12})\b", message)
+    assert ref is not None, message
+    logged = deployment.worker.log.read_text(errors="replace")
+    assert any(
+        ref.group(1) in line and str(deployment.data_dir.resolve()) in line
+        for line in logged.splitlines()
+    ), deployment.diagnose()
 
 
 def test_cancel_stops_running_job_and_queued_job_never_runs(deployment: Deployment) -> None:

@@ -21,19 +21,20 @@ from sqlalchemy import select
 from core.store import keys
 from core.store.db import session_scope
 from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Weights
-from tests.cifar_files import write_cifar10
-from tests.processes import (
+from testkit.cifar_files import write_cifar10
+from testkit.processes import (
     Proc,
     Processes,
     RedisServer,
     children,
     cmdline,
+    idle_spare,
     start_api,
     start_worker,
     wait_for,
     wait_worker_ready,
 )
-from tests.services import fresh_postgres_database
+from testkit.services import fresh_postgres_database
 
 # 400 training and 100 test images: ResNet-8 at batch 50 is 8 steps, a second or two an epoch
 # on 2 CPU cores (more while other processes share them), long enough to stop one mid-epoch.
@@ -274,10 +275,18 @@ def service_settings(database_url: str, broker_url: str, data_dir: Path) -> dict
 
 @pytest.fixture
 def service(
-    store_url: str, cifar_dir: Path, processes: Processes, redis_server: RedisServer
+    store_url: str,
+    cifar_dir: Path,
+    processes: Processes,
+    redis_server: RedisServer,
+    workdir: Path,
 ) -> Service:
     # Set up in this order, torn down in reverse: the processes stop before the database goes.
-    return Service(processes, service_settings(store_url, redis_server.url(), cifar_dir))
+    env = service_settings(store_url, redis_server.url(), cifar_dir)
+    # The workers' lock files (worker/recovery.py) of this test alone: other test runs on this
+    # machine start workers with the same names.
+    env["WORKER_STATE_DIR"] = str(workdir / "worker-state")
+    return Service(processes, env)
 
 
 def send_message(broker_url: str, job_id: uuid.UUID) -> str:
@@ -296,8 +305,12 @@ def send_message(broker_url: str, job_id: uuid.UUID) -> str:
 
 
 def training_children(worker: Proc) -> list[int]:
-    """The worker's `python -m worker.train_child` processes."""
-    return [pid for pid in children(worker.pid) if "worker.train_child" in cmdline(pid)]
+    """The worker's `python -m worker.train_child` processes that hold a job (not its spare)."""
+    return [
+        pid
+        for pid in children(worker.pid)
+        if "worker.train_child" in cmdline(pid) and not idle_spare(pid)
+    ]
 
 
 def log_lines(proc: Proc, *needles: str) -> list[str]:

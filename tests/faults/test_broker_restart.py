@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
+from testkit.processes import RedisServer
 from tests.faults.conftest import SPEC, Service
-from tests.processes import RedisServer
 
 pytestmark = pytest.mark.slow
 

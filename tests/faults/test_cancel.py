@@ -8,8 +8,8 @@ import time
 import pytest
 
 from core.store.tables import JobStatus
+from testkit.processes import wait_for
 from tests.faults.conftest import Service, log_lines, training_children
-from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)

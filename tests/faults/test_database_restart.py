@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.store.tables import JobStatus
+from testkit.processes import PostgresServer, Processes, RedisServer, postgres_server, wait_for
 from tests.faults.conftest import SPEC, Service, service_settings
-from tests.processes import PostgresServer, Processes, RedisServer, postgres_server, wait_for
 
 pytestmark = pytest.mark.slow
 

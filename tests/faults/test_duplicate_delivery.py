@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.store.tables import JobStatus
+from testkit.processes import wait_for
 from tests.faults.conftest import Service, log_lines, send_message
-from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 

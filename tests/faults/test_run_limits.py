@@ -8,8 +8,8 @@ import signal
 import pytest
 
 from core.store.tables import JobStatus
+from testkit.processes import pid_alive, wait_for
 from tests.faults.conftest import Service, training_children
-from tests.processes import pid_alive, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from tests.cifar_files import write_cifar10
-from tests.worker.builders import TEST_PER_CLASS, TRAIN_PER_CLASS, make_settings
+from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS, make_settings
+from testkit.cifar_files import write_cifar10
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from tests.worker.builders import SPEC
+from testkit.builders import SPEC
 from worker.job_config import train_config
 
 

@@ -12,7 +12,7 @@ from core.store.db import session_scope
 from core.store.jobs import mark_enqueued
 from core.store.tables import Job, JobStatus
 from core.store.types import utcnow
-from tests.worker.builders import Sent, claim, job_row, new_job
+from testkit.builders import Sent, claim, job_row, new_job
 from worker.reaper import RESEND_AFTER_S, reap_once
 
 

@@ -4,6 +4,7 @@ exercised in test_training.py and test_worker_process.py."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from core.settings import Settings
 from core.store import jobs, lifecycle
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
-from tests.worker.builders import Sent, claim, job_row, new_job
+from testkit.builders import Sent, claim, job_row, new_job, settings_env
 from worker import run_limit, supervisor
+from worker.child_order import ChildOrder
 
 
 def _supervise(settings: Settings, job_id: uuid.UUID, sent: Sent) -> None:
@@ -114,8 +116,8 @@ def test_settle_keeps_job_in_outbox_when_broker_is_down(settings: Settings) -> N
     assert (job.status, job.enqueued_at) == (JobStatus.queued, None)
 
 
-def test_child_env_spells_out_settings_so_child_reads_the_same(settings: Settings) -> None:
-    env = supervisor.child_env(settings)
+def test_settings_env_spells_out_settings_so_a_worker_reads_the_same(settings: Settings) -> None:
+    env = settings_env(settings)  # the tests' worker processes get their settings this way
     code = (
         "import json; from core.settings import Settings; "
         "print(Settings(_env_file=None).model_dump_json())"
@@ -167,3 +169,29 @@ def test_scratch_folder_made_for_init_from_jobs_only_and_removed_after(
         assert folder is not None and folder.is_dir()
         (folder / "weights.pt").write_bytes(b"x")
     assert not folder.exists()
+
+
+def test_child_order_carries_the_settings_whole_whatever_the_environment(
+    settings: Settings,
+) -> None:
+    """The training process reads the order on its stdin, not settings from its environment."""
+    order = ChildOrder(
+        job_id=uuid.uuid4(),
+        lease_id=uuid.uuid4(),
+        parent_pid=1,
+        settings=settings.model_copy(update={"max_attempts": 2, "job_timeout_s": 7.5}),
+    )
+    code = (
+        "import sys; from worker.child_order import ChildOrder; "
+        "print(ChildOrder.from_json(sys.stdin.read()).settings.model_dump_json())"
+    )
+    env = {**os.environ, "MAX_ATTEMPTS": "9", "JOB_TIMEOUT_S": "99", "DATABASE_URL": "sqlite://"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=order.to_json(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert Settings.model_validate_json(out) == order.settings

@@ -1,4 +1,4 @@
-"""The training process as the supervisor starts it: `python -m worker.train_child JOB LEASE`."""
+"""The training process as the supervisor starts it: `python -m worker.train_child JOB < order`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import pytest
 
 from core.settings import Settings
 from core.store.tables import JobStatus
-from tests.processes import children, cmdline, pid_alive, wait_for
-from tests.worker.builders import Sent, claim, job_row, new_job
+from testkit.builders import Sent, claim, job_row, new_job
+from testkit.processes import children, cmdline, pid_alive, wait_for
 from worker import supervisor
+from worker.child_order import ChildOrder
 
 WORKER_MAIN_MODULES = (
     "worker.app",
@@ -26,6 +27,10 @@ WORKER_MAIN_MODULES = (
     "worker.dispatch",
     "worker.db",
     "worker.run_limit",
+    "worker.recovery",
+    "worker.child_order",
+    "worker.child",
+    "worker.settle",
 )
 
 
@@ -46,17 +51,12 @@ def test_train_child_refuses_to_train_when_its_worker_is_gone(settings: Settings
     job_id = new_job(settings.database_url)
     held = claim(settings.database_url, job_id)
     not_the_parent = os.getppid()
+    order = ChildOrder(
+        job_id=job_id, lease_id=held.lease_id, parent_pid=not_the_parent, settings=settings
+    )
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "worker.train_child",
-            str(job_id),
-            str(held.lease_id),
-            "--parent-pid",
-            str(not_the_parent),
-        ],
-        env=supervisor.child_env(settings),
+        [sys.executable, "-m", "worker.train_child", str(job_id)],
+        input=order.to_json(),
         capture_output=True,
         text=True,
         timeout=60,

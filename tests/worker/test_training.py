@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import re
 import threading
 import time
 import uuid
@@ -25,9 +27,9 @@ from core.trainer import (
     evaluate,
     load_cifar,
 )
-from tests.worker.builders import claim, job_row, new_job
+from testkit.builders import claim, job_row, new_job
+from testkit.builders import train_in_process as train
 from worker.failures import describe_failure
-from worker.training import train
 
 
 def _run(
@@ -35,6 +37,13 @@ def _run(
 ) -> JobStatus | None:
     held = claim(settings.database_url, job_id)
     return train(job_id, held.lease_id, settings, shutdown=shutdown)
+
+
+def _ref(message: str) -> str:
+    """The reference id an error message quotes for the worker's log."""
+    found = re.search(r"\bref ([0-9a-f]{12})\b", message)
+    assert found, f"no reference id in {message!r}"
+    return found.group(1)
 
 
 def _records(database_url: str, job_id: uuid.UUID) -> list[EpochRecord]:
@@ -114,7 +123,8 @@ def test_train_hands_job_back_on_shutdown_and_resumes_to_same_weights(
         0,  # a graceful hand-back costs no attempt
     )
     saved = _checkpoint(settings.database_url, job_id)
-    assert saved is not None and (saved.epoch, saved.batch) == (1, 3)
+    # epoch 1's record commits from a background thread a batch or so after the epoch ends
+    assert saved is not None and saved.epoch == 1 and saved.batch >= 3
 
     assert _run(settings, job_id) == JobStatus.succeeded
     assert [r.epoch for r in _records(settings.database_url, job_id)] == [1, 2]
@@ -135,8 +145,9 @@ def test_train_stops_before_first_batch_when_cancel_came_first(settings: Setting
         assert job is not None
         jobs.request_cancel(session=session, job=job)
     assert train(job_id, held.lease_id, settings) == JobStatus.cancelled
-    saved = _checkpoint(settings.database_url, job_id)
-    assert saved is not None and (saved.epoch, saved.batch) == (0, 0)
+    # Ended, so its checkpoint is gone (issue 7: nothing resumes a cancelled job); no epoch ran.
+    assert _checkpoint(settings.database_url, job_id) is None
+    assert job_row(settings.database_url, job_id).epochs_done == 0
     assert _records(settings.database_url, job_id) == []
 
 
@@ -166,17 +177,23 @@ def test_train_stops_within_a_heartbeat_and_a_batch_when_cancelled_while_running
 
 
 def test_train_fails_with_dataset_missing_naming_folder_and_remedy(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="worker")
     empty = tmp_path / "no-data"
     job_id = new_job(settings.database_url)
     assert _run(settings.model_copy(update={"data_dir": empty}), job_id) == JobStatus.failed
     job = job_row(settings.database_url, job_id)
     assert job.error_code == "dataset_missing"
     message = job.error_message or ""
-    assert str(empty.resolve() / "cifar-10-batches-py") in message
+    # The folder and the remedy, but no path on the worker's disk (issue 7): that is logged,
+    # under the reference the message quotes.
+    assert "cifar-10-batches-py" in message
+    assert str(empty.resolve()) not in message and str(tmp_path) not in message
     assert "data_batch_1" in message
     assert "DOWNLOAD_DATASETS=true" in message
+    ref = _ref(message)
+    assert any(ref in line and str(empty.resolve()) in line for line in caplog.messages)
 
 
 def test_train_fails_with_invalid_spec_when_trainer_refuses_it(settings: Settings) -> None:
@@ -227,6 +244,9 @@ def test_train_fails_with_init_from_unusable_when_weights_do_not_fit(settings: S
     job = job_row(settings.database_url, job_id)
     assert job.error_code == "init_from_unusable"
     assert "same architecture, depth and shortcut" in (job.error_message or "")
+    # The trainer's text names the weights file in the worker's scratch folder: not shown.
+    assert "/" not in (job.error_message or "").replace("https://", "")
+    assert "ref " in (job.error_message or "")
 
 
 def test_train_starts_from_init_from_weights_with_frozen_base(settings: Settings) -> None:
@@ -281,3 +301,29 @@ def test_describe_failure_gives_code_and_remedy(
     failure = describe_failure(error, config=None, settings=settings, spec={"batch_size": 128})
     assert failure.code == code
     assert hint in failure.message
+
+
+def test_describe_failure_keeps_error_text_out_of_owner_message(tmp_path: Path) -> None:
+    """An unexpected error's text (SQL, parameters, host names) goes to the log, not the owner."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, download_datasets=False)  # type: ignore[call-arg]
+    secret = (
+        "(psycopg.OperationalError) connection to db-7.internal.example:5432 failed "
+        "[SQL: UPDATE jobs SET lease_id=%(lease_id)s] [parameters: {'lease_id': 'x'}]"
+    )
+    failure = describe_failure(
+        RuntimeError(secret), config=None, settings=settings, spec={"batch_size": 128}
+    )
+    assert failure.code == "internal_error"
+    for leak in ("db-7.internal", "SQL", "UPDATE jobs", "parameters", "5432"):
+        assert leak not in failure.message
+    assert "RuntimeError" in failure.message
+    assert failure.ref is not None and _ref(failure.message) == failure.ref
+    assert failure.detail is not None and secret in failure.detail
+    missing = describe_failure(
+        DatasetNotFoundError(f"cifar10 not found in {tmp_path}"),
+        config=None,
+        settings=settings,
+        spec={},
+    )
+    assert str(tmp_path) not in missing.message
+    assert missing.detail is not None and str(tmp_path) in missing.detail

@@ -1,0 +1,261 @@
+"""POST /jobs/{id}/predict: a succeeded job's network classifies your images (api/predict.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from api.deleted import GONE_EXAMPLE, refuse_if_deleted
+from api.deps import CurrentOwner, SessionDep, in_thread, services
+from api.errors import ApiError, FieldError, error_doc, invalid
+from api.predict import (
+    SIDE,
+    LoadedModel,
+    ModelCache,
+    check_k,
+    decode_file,
+    parse_arrays,
+    run_model,
+)
+from core.settings import Settings
+from core.store.artifacts import ONNX, artifact_info, load_artifact
+from core.store.jobs import get_job
+from core.store.tables import JobStatus, Owner
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
+NOT_YET = {
+    JobStatus.queued: "job is queued; predictions are available once it has succeeded",
+    JobStatus.running: "job is running; predictions are available once it has succeeded",
+    JobStatus.failed: "job failed; it has no weights to predict with",
+    JobStatus.cancelled: "job was cancelled; it has no weights to predict with",
+}
+REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "images": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "PNG, JPEG or WebP files of any size, each converted to "
+                        "RGB and resized as a whole to 32x32 (Pillow, bilinear, antialiased)",
+                    }
+                },
+                "required": ["images"],
+            }
+        },
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "images": {
+                        "type": "array",
+                        "description": "32 x 32 x 3 arrays (height, width, RGB) of integers "
+                        "in [0, 255]",
+                        "items": {"type": "array"},
+                    }
+                },
+                "required": ["images"],
+                "additionalProperties": False,
+            }
+        },
+    },
+}
+
+
+class ClassProbability(BaseModel):
+    index: int = Field(description="the class's label number in the dataset")
+    label: str = Field(description="the class's name in the dataset")
+    probability: float = Field(description="softmax of the network's logits")
+
+
+class ImagePrediction(BaseModel):
+    image: str = Field(description="`images.<n>`, with the uploaded file's name when it had one")
+    top: list[ClassProbability] = Field(description="the k most probable classes, best first")
+
+
+class Predictions(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b",
+                    "model_sha256": "9f2c" + "0" * 60,
+                    "k": 2,
+                    "predictions": [
+                        {
+                            "image": "images.0 (cat.png)",
+                            "top": [
+                                {"index": 3, "label": "cat", "probability": 0.91},
+                                {"index": 5, "label": "dog", "probability": 0.06},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    job_id: uuid.UUID
+    model_sha256: str = Field(description="sha256 of the ONNX file that answered")
+    k: int
+    predictions: list[ImagePrediction]
+
+
+@router.post(
+    "/{job_id}/predict",
+    summary="Classify images with a job's network",
+    response_model=Predictions,
+    openapi_extra={"requestBody": REQUEST_BODY},
+    responses={
+        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
+        404: error_doc("no such job among yours", "not_found", "no job ..."),
+        409: error_doc(
+            "the job has no network to predict with", "conflict", NOT_YET[JobStatus.running]
+        ),
+        410: error_doc("the job's files were deleted", "gone", GONE_EXAMPLE),
+        413: error_doc(
+            "the body is over the route's limit", "too_large", "the request body is over ..."
+        ),
+        415: error_doc("neither multipart/form-data nor JSON", "unsupported_media_type", "..."),
+        422: error_doc(
+            "an image is not an image, truncated, too large, of the wrong shape; too many images",
+            "validation_error",
+            "images.0: the PNG file is truncated",
+        ),
+    },
+)
+async def predict(
+    job_id: JobId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    request: Request,
+    k: Annotated[int, Query(ge=1, le=100, description="classes per image, best first")] = 5,
+) -> Predictions:
+    """Top-k classes with probabilities for each image, from the job's ONNX export (CPU)."""
+    found = services(request)
+    cache: ModelCache = request.app.state.predict_models
+    model = await in_thread(session, _model, found.settings, cache, owner, job_id)
+    check_k(k, len(model.classes))
+    names, images = await _images(request, found.settings)
+    top = await run_in_threadpool(run_model, model, images, k)
+    return Predictions(
+        job_id=job_id,
+        model_sha256=model.sha256,
+        k=k,
+        predictions=[
+            ImagePrediction(image=name, top=[ClassProbability(**c) for c in classes])
+            for name, classes in zip(names, top, strict=True)
+        ],
+    )
+
+
+def _model(
+    session: Session, settings: Settings, cache: ModelCache, owner: Owner, job_id: uuid.UUID
+) -> LoadedModel:
+    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    refuse_if_deleted(job)
+    info = artifact_info(session=session, job_id=job.id, kind=ONNX)
+    if info is None:
+        message = NOT_YET.get(job.status, "the job has no ONNX export to predict with")
+        raise ApiError(409, "conflict", message)
+    if info.size == 0:
+        reason = (info.info or {}).get("message", "the ONNX export failed")
+        raise ApiError(409, "conflict", f"no predictions: {reason}")
+    cached = cache.get(job.id, info.sha256)
+    if cached is not None:
+        return cached
+    data = load_artifact(session=session, job_id=job.id, kind=ONNX)
+    if data is None:  # deleted in between
+        raise ApiError(409, "conflict", "the job's ONNX export is gone")
+    classes = (info.info or {}).get("classes") or (job.results or {}).get("classes") or []
+    return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
+
+
+async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return await _files(request, settings)
+    if kind == "application/json":
+        body = await request.body()
+        return await run_in_threadpool(_arrays, body, settings.predict_max_images)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        'send images as multipart/form-data (field `images`) or as JSON {"images": [...]}',
+        [FieldError.at("header", "Content-Type", f"{kind or 'none'} is not accepted")],
+    )
+
+
+async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
+    import numpy as np
+
+    limit = settings.predict_max_images
+    try:
+        # One file past the limit is enough to know there are too many.
+        form = await request.form(max_files=limit + 1, max_fields=limit + 1)
+    except HTTPException as error:
+        if error.status_code != 400:  # 413 from the body limit goes through as it is
+            raise
+        reason = f"unreadable multipart body: {error.detail}"
+        if "Too many files" in str(error.detail):
+            reason = f"more than {limit} images; at most {limit} per request"
+        raise invalid([FieldError.body("images", reason)]) from None
+    try:
+        parts = form.multi_items()
+        others = sorted({name for name, _ in parts if name != "images"})
+        if others:
+            raise invalid(
+                [FieldError.body(name, "unknown part; send files as `images`") for name in others]
+            )
+        uploads = [value for _, value in parts]
+        if not uploads:
+            raise invalid([FieldError.body("images", "no files; send one or more `images` parts")])
+        if len(uploads) > limit:
+            raise invalid(
+                [
+                    FieldError.body(
+                        "images", f"more than {limit} images; at most {limit} per request"
+                    )
+                ]
+            )
+        names, blobs = [], []
+        for i, upload in enumerate(uploads):
+            field = f"images.{i}"
+            if not isinstance(upload, UploadFile):
+                raise invalid([FieldError.body(field, "must be a file, not a text field")])
+            names.append(f"{field} ({upload.filename})" if upload.filename else field)
+            blobs.append(await upload.read())
+    finally:
+        await form.close()  # the spooled temporary files
+
+    def decode() -> Any:
+        out = np.empty((len(blobs), SIDE, SIDE, 3), dtype=np.uint8)
+        for i, blob in enumerate(blobs):
+            out[i] = decode_file(blob, f"images.{i}", settings.predict_max_pixels)
+        return out
+
+    return names, await run_in_threadpool(decode)
+
+
+def _arrays(body: bytes, max_images: int) -> tuple[list[str], Any]:
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise invalid([FieldError.body("body", f"malformed JSON: {error}")]) from None
+    if not isinstance(document, dict) or set(document) != {"images"}:
+        raise invalid([FieldError.body("body", 'a JSON object {"images": [...]} is required')])
+    images = parse_arrays(document["images"], max_images)
+    return [f"images.{i}" for i in range(len(images))], images

@@ -1,0 +1,277 @@
+"""/sweeps: the paper's experiment grid as one request, its report and its figure (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from api import sweep_examples
+from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
+from api.errors import error_doc
+from api.pagination import decode_cursor, encode_cursor
+from api.schemas.sweeps import (
+    PresetList,
+    SweepChild,
+    SweepLinks,
+    SweepPage,
+    SweepProgress,
+    SweepRequest,
+    SweepView,
+    preset_list,
+)
+from api.sweeps import submit_sweep
+from core.store.sweeps import (
+    cancel_sweep,
+    children_histories,
+    get_sweep,
+    list_sweeps,
+    sweep_children,
+)
+from core.store.tables import Owner, Sweep
+from core.sweeps.figure import FORMATS, draw_figure
+from core.sweeps.presets import presets
+from core.sweeps.report import ChildRun, build_report, to_csv, to_markdown
+
+router = APIRouter(prefix="/sweeps", tags=["sweeps"])
+
+SweepId = Annotated[uuid.UUID, Path(description="the sweep's id, as POST /sweeps returned it")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: error_doc("no such sweep among yours", "not_found", "no sweep ...")
+}
+
+
+def _view(session: Session, sweep: Sweep) -> SweepView:
+    children = sweep_children(session=session, sweep_id=sweep.id)
+    counts = Counter(job.status.value for job in children)
+    epochs = sum(job.spec["epochs"] for job in children)
+    done = sum(job.epochs_done for job in children)
+    path = f"/sweeps/{sweep.id}"
+    return SweepView(
+        id=sweep.id,
+        name=sweep.name,
+        preset=sweep.preset,
+        priority=sweep.priority,
+        max_parallel=sweep.max_parallel,
+        cancel_requested=sweep.cancel_requested,
+        counts=dict(counts),
+        progress=SweepProgress(
+            finished=sum(1 for job in children if job.status.terminal),
+            total=len(children),
+            epochs_done=done,
+            epochs=epochs,
+            fraction=done / epochs if epochs else 0.0,
+        ),
+        varying=list(sweep.varying),
+        children=[
+            SweepChild(
+                id=job.id,
+                point=job.sweep_point or {},
+                status=job.status.value,
+                epochs_done=job.epochs_done,
+                epochs=job.spec["epochs"],
+                final_test_error=(
+                    round(100 * (1 - job.final_test_accuracy), 4)
+                    if job.status.value == "succeeded" and job.final_test_accuracy is not None
+                    else None
+                ),
+            )
+            for job in children
+        ],
+        created_at=sweep.created_at,
+        links=SweepLinks.model_validate(
+            {
+                "self": path,
+                "report": f"{path}/report",
+                "figure": f"{path}/figure",
+                "cancel": f"{path}/cancel",
+            }
+        ),
+    )
+
+
+def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
+    children = sweep_children(session=session, sweep_id=sweep.id)
+    histories = children_histories(session=session, job_ids=[job.id for job in children])
+    return [
+        ChildRun(
+            point=job.sweep_point or {},
+            spec=job.spec,
+            status=job.status.value,
+            train_error=[100 * (1 - r.train_accuracy) for r in histories[job.id]],
+            test_error=[100 * (1 - r.test_accuracy) for r in histories[job.id]],
+        )
+        for job in children
+    ]
+
+
+def _references(sweep: Sweep) -> tuple[str, ...]:
+    """The preset's sources, else every source (the first that reports a network wins)."""
+    if sweep.preset in presets():
+        return presets()[sweep.preset].references
+    return ("he2016", "he2016-fig6", "seed002-keras", "a-martyn", "akamaster")
+
+
+@router.post(
+    "",
+    summary="Submit a sweep",
+    response_model=SweepView,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": SweepView,
+            "description": "the sweep an earlier request with this Idempotency-Key created",
+        },
+        422: error_doc(
+            "a child is invalid (named by its grid values), the grid is too large, or the "
+            "preset is unknown",
+            "validation_error",
+            'depth: child {"depth": 21}: depth must be 6n+2 ...',
+        ),
+        429: error_doc("too many of your jobs or sweeps are queued", "quota_exceeded", "..."),
+    },
+)
+async def create(
+    request: Annotated[SweepRequest, Body(openapi_examples=sweep_examples.REQUESTS)],
+    owner: CurrentOwner,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    response: Response,
+    http: Request,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> SweepView:
+    """Create every child job of a grid, search or preset in one transaction, queued at once."""
+    sweep, created = await submit_sweep(
+        sessions=services(http).sessions,
+        settings=settings,
+        queue=queue,
+        owner=owner,
+        request=request,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    sweep_again = await in_thread(session, _reload, owner, sweep.id)
+    return await in_thread(session, _view, sweep_again)
+
+
+def _reload(session: Session, owner: Owner, sweep_id: uuid.UUID) -> Sweep:
+    return get_sweep(session=session, owner_id=owner.id, sweep_id=sweep_id)
+
+
+@router.get("/presets", summary="List the presets", response_model=PresetList)
+async def presets_list() -> PresetList:
+    """The named sweeps and what they expand to (each configuration runs once per seed)."""
+    return preset_list()
+
+
+@router.get("", summary="List your sweeps", response_model=SweepPage)
+async def list_(
+    owner: CurrentOwner,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> SweepPage:
+    """Your sweeps, newest first, with their children's status."""
+    before = decode_cursor(cursor) if cursor is not None else None
+
+    def page(session: Session) -> SweepPage:
+        sweeps = list_sweeps(session=session, owner_id=owner.id, limit=limit + 1, before=before)
+        more = len(sweeps) > limit
+        sweeps = sweeps[:limit]
+        last = sweeps[-1] if more and sweeps else None
+        return SweepPage(
+            sweeps=[_view(session, s) for s in sweeps],
+            next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        )
+
+    return await in_thread(session, page)
+
+
+@router.get("/{sweep_id}", summary="Read a sweep", response_model=SweepView, responses=NOT_FOUND)
+async def read(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) -> SweepView:
+    """Counts by status, progress, and every child with its grid values and final error."""
+
+    def view(session: Session) -> SweepView:
+        return _view(session, _reload(session, owner, sweep_id))
+
+    return await in_thread(session, view)
+
+
+@router.post(
+    "/{sweep_id}/cancel", summary="Cancel a sweep", response_model=SweepView, responses=NOT_FOUND
+)
+async def cancel(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) -> SweepView:
+    """Cancel every child not yet finished (queued ones never run; running ones stop)."""
+
+    def work(session: Session) -> SweepView:
+        sweep = _reload(session, owner, sweep_id)
+        cancel_sweep(session=session, sweep=sweep)
+        return _view(session, sweep)
+
+    return await in_thread(session, work)
+
+
+@router.get(
+    "/{sweep_id}/report",
+    summary="The reproduction report",
+    response_class=Response,
+    responses={
+        **NOT_FOUND,
+        200: {
+            "content": sweep_examples.REPORT_CONTENT,
+            "description": "one row per configuration, beside the published numbers",
+        },
+    },
+)
+async def report(
+    sweep_id: SweepId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    format: Annotated[Literal["json", "md", "csv"], Query()] = "json",
+) -> Response:
+    """Per configuration: runs finished, final test error mean ± sd, min, max, best-on-test
+    mean, the published number and its source, and the per-epoch mean curves."""
+
+    def build(session: Session) -> dict[str, object]:
+        sweep = _reload(session, owner, sweep_id)
+        result = build_report(_runs(session, sweep), references=_references(sweep))
+        return {"sweep_id": str(sweep.id), "name": sweep.name, "preset": sweep.preset, **result}
+
+    body = await in_thread(session, build)
+    if format == "md":
+        return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
+    if format == "csv":
+        return Response(to_csv(body), media_type="text/csv; charset=utf-8")
+    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
+
+
+@router.get(
+    "/{sweep_id}/figure",
+    summary="Figure 6 of the sweep",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+)
+async def figure(
+    sweep_id: SweepId,
+    owner: CurrentOwner,
+    session: SessionDep,
+    format: Annotated[Literal["png", "svg"], Query()] = "png",
+) -> Response:
+    """Error (%) against epochs, one panel per architecture, train dashed and test solid, one
+    colour per depth, mean over seeds with a band for their spread (matplotlib)."""
+
+    def draw(session: Session) -> bytes:
+        sweep = _reload(session, owner, sweep_id)
+        runs = _runs(session, sweep)
+        result = build_report(runs, references=_references(sweep))
+        return draw_figure(result, runs, fmt=format)
+
+    return Response(await in_thread(session, draw), media_type=FORMATS[format])

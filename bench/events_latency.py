@@ -1,0 +1,429 @@
+"""Live events on the real stack (PostgreSQL + Redis, issue 8): how fast an epoch event reaches an
+SSE client, and what 500 open streams cost the API process.
+
+    .venv/bin/python bench/events_latency.py            # about two minutes on 2 cores
+    .venv/bin/python bench/events_latency.py --quick    # a smoke run
+
+Starts its own redis-server on a free port, a fresh PostgreSQL database on the local server and
+one API process (uvicorn, one worker). This process plays the worker: it claims jobs through the
+store and commits epoch events with `core.store.lifecycle.save_progress`, with the worker's
+commit listener (`core.live.EventPublisher`, Redis pub/sub) installed, exactly as a training
+process does.
+
+1. Latency: an SSE client (httpx-sse, in a thread of this process) follows a running job while
+   this process commits `--events` epoch events `--interval` s apart; each event's latency is
+   the time from the end of its commit (an after-commit listener registered before the
+   publisher) to its arrival at the client, both read from one monotonic clock.
+2. Streams: GET /jobs/{id} throughput (the load generator of bench/api_load.py, `--connections`
+   keep-alive connections) with no stream open, then with `--streams` streams open on as many
+   running jobs (one asyncio client here), then with none again; and the API process's resident
+   memory (VmRSS) before and after opening them. With `--progress-hz`, every one of those jobs
+   also reports progress that often (Redis pub/sub, as training processes do), so the API
+   forwards that many messages per stream per second during the measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from api_load import HOST, UVICORN, Target, bench_database, free_port, machine, measure  # noqa: E402
+
+METRICS = {
+    "train_loss": 1.0,
+    "train_accuracy": 0.6,
+    "test_loss": 1.1,
+    "test_accuracy": 0.55,
+    "learning_rate": 0.1,
+    "seconds": 14.0,
+    "images_per_second": 3500.0,
+}
+SPEC = {"architecture": "resnet", "depth": 20, "epochs": 164}
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="crs-bench-redis-"))
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(host=HOST, port=port).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"redis://{HOST}:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def api_server(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "uvicorn", "api.app:app", *UVICORN, "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the API did not start") from None
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise LookupError(pid)
+
+
+def seed(url: str, jobs_running: int) -> tuple[str, list[uuid.UUID]]:
+    """An owner's key and `jobs_running` of its jobs, claimed (running)."""
+    from core.store import jobs, keys, lifecycle
+    from core.store.db import session_scope
+
+    with session_scope(url) as session:
+        row, key = keys.create_key(session=session, owner_name="bench")
+        owner_id = row.owner_id
+    ids = []
+    with session_scope(url) as session:
+        for _ in range(jobs_running):
+            job, _ = jobs.create_job(
+                session=session, owner_id=owner_id, spec=SPEC, max_queued=10**9
+            )
+            claim = lifecycle.claim_job(
+                session=session, job_id=job.id, worker="bench", max_running_per_owner=10**9
+            )
+            assert isinstance(claim, lifecycle.Claim)
+            ids.append(job.id)
+    return key, ids
+
+
+# --- 1. latency from commit to client -----------------------------------------------------------
+
+
+def latency(
+    url: str, base: str, key: str, events: int, interval: float, publisher: Any
+) -> list[float]:
+    """Seconds from the commit of each of `events` epoch events to its arrival at an SSE client."""
+    import httpx
+    from httpx_sse import connect_sse
+
+    from core.store import lifecycle
+    from core.store.db import session_scope
+    from core.store.events import add_commit_listener, remove_commit_listener
+
+    job_id = seed_one(url, key)
+    committed: dict[int, float] = {}
+    arrived: dict[int, float] = {}
+    ready = threading.Event()
+
+    def follow() -> None:
+        headers = {"Authorization": f"Bearer {key}"}
+        timeout = httpx.Timeout(10.0, read=60.0)
+        with (
+            httpx.Client(timeout=timeout) as client,
+            connect_sse(
+                client, "GET", f"{base}/jobs/{job_id}/events/stream", headers=headers
+            ) as source,
+        ):
+            for sse in source.iter_sse():
+                now = time.perf_counter()
+                if sse.event == "attempt":
+                    ready.set()  # the stored events are through: live ones come next
+                if sse.event == "epoch":
+                    arrived[json.loads(sse.data)["data"]["epoch"]] = now
+                    if len(arrived) == events:
+                        return
+
+    def stamp(batch: Any) -> None:
+        for message in batch.events:
+            if message["type"] == "epoch":
+                committed[message["data"]["epoch"]] = time.perf_counter()
+
+    client = threading.Thread(target=follow, daemon=True)
+    client.start()
+    ready.wait(30)
+    time.sleep(1.0)  # the hub's subscription is up
+    claim = _claim_of(url, job_id)
+    # The stamp first: the time is taken as the commit returns, before the publisher runs.
+    add_commit_listener(stamp)
+    add_commit_listener(publisher)
+    try:
+        with session_scope(url) as session:
+            for epoch in range(1, events + 1):
+                lifecycle.save_progress(
+                    session=session,
+                    job_id=job_id,
+                    lease_id=claim,
+                    checkpoint=b"c",
+                    epoch=epoch,
+                    batch=0,
+                    run_seconds=float(epoch),
+                    metrics={"epoch": epoch, **METRICS},
+                )
+                time.sleep(interval)
+    finally:
+        remove_commit_listener(stamp)
+        remove_commit_listener(publisher)
+    client.join(30)
+    missing = [e for e in committed if e not in arrived]
+    if missing:
+        raise RuntimeError(f"epoch events never reached the client: {missing[:10]}")
+    return [arrived[e] - committed[e] for e in sorted(committed)]
+
+
+def seed_one(url: str, key: str) -> uuid.UUID:
+    from core.store import jobs, keys, lifecycle
+    from core.store.db import session_scope
+
+    with session_scope(url) as session:
+        owner = keys.authenticate(session=session, key=key)
+        assert owner is not None
+        job, _ = jobs.create_job(session=session, owner_id=owner.id, spec=SPEC, max_queued=10**9)
+        claim = lifecycle.claim_job(
+            session=session, job_id=job.id, worker="bench", max_running_per_owner=10**9
+        )
+        assert isinstance(claim, lifecycle.Claim)
+        return job.id
+
+
+def _claim_of(url: str, job_id: uuid.UUID) -> uuid.UUID:
+    from core.store.db import session_scope
+    from core.store.tables import Job
+
+    with session_scope(url) as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.lease_id is not None
+        return job.lease_id
+
+
+# --- 2. many open streams -----------------------------------------------------------------------
+
+
+class Streams:
+    """`count` SSE streams held open by one asyncio loop in a thread; counts what arrives."""
+
+    def __init__(self, port: int, key: str, job_ids: list[uuid.UUID]) -> None:
+        self.port, self.key, self.job_ids = port, key, job_ids
+        self.open = 0
+        self.received = 0  # bytes
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+        self.opened = threading.Event()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),))
+
+    def start(self, timeout: float = 120) -> None:
+        self.thread.start()
+        if not self.opened.wait(timeout):
+            raise RuntimeError(f"only {self.open} of {len(self.job_ids)} streams opened")
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+    async def _main(self) -> None:
+        tasks = [asyncio.create_task(self._one(job_id)) for job_id in self.job_ids]
+        await self.stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _one(self, job_id: uuid.UUID) -> None:
+        # A raw HTTP/1.1 request: the client's own cost stays out of the API's measurement.
+        reader, writer = await asyncio.open_connection(HOST, self.port)
+        try:
+            writer.write(
+                f"GET /jobs/{job_id}/events/stream HTTP/1.1\r\nHost: {HOST}\r\n"
+                f"Authorization: Bearer {self.key}\r\nAccept: text/event-stream\r\n\r\n".encode()
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            if b" 200 " not in head.split(b"\r\n", 1)[0]:
+                raise RuntimeError(head[:200])
+            self.open += 1
+            if self.open == len(self.job_ids):
+                self.opened.set()
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    return
+                self.received += len(chunk)
+        finally:
+            writer.close()
+
+
+class ProgressReports:
+    """Progress reports for every job at `hz` per second, published as training processes do."""
+
+    def __init__(self, redis_url: str, job_ids: list[uuid.UUID], hz: float) -> None:
+        self.redis_url, self.job_ids, self.hz = redis_url, job_ids, hz
+        self.done = threading.Event()
+        self.sent = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from core.live import (
+            PROGRESS_TTL_S,
+            client,
+            progress_channel,
+            progress_key,
+            progress_payload,
+        )
+
+        redis = client(self.redis_url)
+        while not self.done.wait(1 / self.hz):
+            now = datetime.datetime.now(datetime.UTC).isoformat()
+            pipe = redis.pipeline(transaction=False)
+            for job_id in self.job_ids:
+                data = {
+                    "epoch": 2,
+                    "epochs": 164,
+                    "batch": 100,
+                    "batches_per_epoch": 391,
+                    "images_per_second": 3500.0,
+                    "epoch_eta_seconds": 10.0,
+                    "eta_seconds": 2300.0,
+                    "at": now,
+                }
+                pipe.publish(progress_channel(self.redis_url), progress_payload(job_id, data))
+                pipe.set(progress_key(job_id), json.dumps(data), ex=PROGRESS_TTL_S)
+            pipe.execute()
+            self.sent += len(self.job_ids)
+
+    def __enter__(self) -> ProgressReports:
+        if self.hz > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100, help="epoch events timed")
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between them")
+    parser.add_argument("--streams", type=int, default=500, help="streams held open")
+    parser.add_argument("--requests", type=int, default=3000, help="GET requests per measurement")
+    parser.add_argument("--connections", type=int, default=10, help="for the GET load")
+    parser.add_argument("--progress-hz", type=float, default=0.0, help="progress per job per s")
+    parser.add_argument("--rounds", type=int, default=5, help="without/with/without rounds")
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.streams, args.requests, args.rounds = 50, 100, 500, 1
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    from core.live import event_publisher
+    from core.settings import Settings
+
+    with bench_database() as url, redis_server() as redis_url:
+        env = {"DATABASE_URL": url, "BROKER_URL": redis_url, "MAX_RUNNING_PER_OWNER": "1000000"}
+        publisher = event_publisher(Settings(_env_file=None, broker_url=redis_url))  # type: ignore[call-arg]
+        assert publisher is not None
+        key, running = seed(url, args.streams)
+        port = free_port()
+        with api_server(port, env) as api:
+            base = f"http://{HOST}:{port}"
+            delays = latency(url, base, key, args.events, args.interval, publisher)
+            ordered = sorted(delays)
+            p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+            print(
+                f"latency commit -> SSE client over {len(delays)} epoch events: median "
+                f"{statistics.median(delays) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms, "
+                f"max {max(delays) * 1e3:.1f} ms",
+                flush=True,
+            )
+
+            target = Target(
+                port, "GET", [f"/jobs/{running[0]}"], [{"Authorization": f"Bearer {key}"}], None
+            )
+            warm = args.requests // 5
+            ratios, per_stream = [], []
+            for round_ in range(1, args.rounds + 1):
+                before = measure(target, args.connections, args.requests, warm)
+                rss_before = rss_kib(api.pid)
+                streams = Streams(port, key, running)
+                streams.start()
+                time.sleep(2.0)
+                rss_open = rss_kib(api.pid)
+                with ProgressReports(redis_url, running, args.progress_hz) as reports:
+                    during = measure(target, args.connections, args.requests, warm)
+                streams.close()
+                time.sleep(1.0)
+                after = measure(target, args.connections, args.requests, warm)
+                baseline = (before.throughput + after.throughput) / 2
+                ratios.append(during.throughput / baseline)
+                per_stream.append((rss_open - rss_before) / max(streams.open, 1))
+                extra = f", {reports.sent} progress reports" if args.progress_hz else ""
+                print(
+                    f"round {round_}: GET /jobs/{{id}} ({args.connections} connections): "
+                    f"{before.throughput:.0f} and {after.throughput:.0f} req/s without streams, "
+                    f"{during.throughput:.0f} req/s with {streams.open} open = "
+                    f"{ratios[-1]:.0%} (p50 {during.percentile(0.5) * 1e3:.1f} ms, "
+                    f"p99 {during.percentile(0.99) * 1e3:.1f} ms, statuses {during.statuses}); "
+                    f"{streams.received} stream bytes{extra}; API memory {rss_before} -> "
+                    f"{rss_open} KiB = {per_stream[-1]:.1f} KiB per stream",
+                    flush=True,
+                )
+            # Memory: the first round's growth; later rounds reuse what the closed streams freed.
+            print(
+                f"median over {args.rounds} rounds: throughput with {args.streams} streams "
+                f"{statistics.median(ratios):.0%} of without (rounds: "
+                f"{', '.join(f'{r:.0%}' for r in ratios)}); memory growth "
+                f"{per_stream[0]:.1f} KiB per stream",
+                flush=True,
+            )
+    print(
+        f"machine: {machine()}; load average before: {load}; "
+        f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+"""Helpers the tests and the benchmarks share: processes they start (Redis, PostgreSQL, workers,
+the API), generated CIFAR files, fresh databases, and builders of settings, jobs and claims."""

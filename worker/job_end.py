@@ -1,0 +1,128 @@
+"""How a training run ends, written under the job's lease: succeeded (weights and results),
+handed back, cancelled, or failed with a code and a message for the owner."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.store.lifecycle import end_job, finish_job, release_job
+from core.store.tables import JobStatus
+from core.trainer import FitResult
+from worker.exports import store_exports
+from worker.failures import Failure
+from worker.job_run import JobRun, Stop, to_bytes
+from worker.run_limit import timeout_message
+
+log = logging.getLogger(__name__)
+
+
+def succeed(run: JobRun, result: FitResult) -> JobStatus:
+    store_exports(run, result)  # issue 11: other formats, the report; before the job ends
+    weights = to_bytes(result.state_dict)
+    sha256 = hashlib.sha256(weights).hexdigest()
+    results = {
+        "classes": list(result.classes),
+        "per_class_accuracy": plain(result.per_class_accuracy),
+        "confusion_matrix": plain(result.confusion_matrix),
+    }
+    run_seconds = run.run_seconds()
+
+    def finish(session: Session) -> None:
+        finish_job(
+            session=session,
+            job_id=run.job_id,
+            lease_id=run.lease.lease_id,
+            weights=weights,
+            sha256=sha256,
+            run_seconds=run_seconds,
+            final_test_accuracy=result.test_accuracy,
+            final_test_loss=result.test_loss,
+            best_test_accuracy=result.best_test_accuracy,
+            best_epoch=result.best_epoch,
+            results=results,
+        )
+
+    run.lease.stop()  # the final write renews the lease itself; a beat after it would warn
+    run.write(finish, what="finish")
+    log.info(
+        "job %s: succeeded: test accuracy %.4f after %d epochs (%.0f s)",
+        run.job_id,
+        result.test_accuracy,
+        result.epochs_completed,
+        run_seconds,
+    )
+    return JobStatus.succeeded
+
+
+def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
+    stop, job_id, lease_id = run.stop, run.job_id, run.lease.lease_id
+    run_seconds = run.run_seconds()
+    if stop is Stop.lease_lost:
+        log.warning("job %s: lease lost; stopped without writing", job_id)
+        return None
+    run.lease.stop()
+    if stop is Stop.shutdown:
+        run.write(
+            lambda session: release_job(
+                session=session, job_id=job_id, lease_id=lease_id, run_seconds=run_seconds
+            ),
+            what="hand back",
+        )
+        log.info(
+            "job %s: handed back to the queue after %d epochs (worker shutting down)",
+            job_id,
+            result.epochs_completed,
+        )
+        return JobStatus.queued
+    if stop is Stop.cancel:
+        run.write(
+            lambda session: end_job(
+                session=session,
+                job_id=job_id,
+                lease_id=lease_id,
+                status=JobStatus.cancelled,
+                run_seconds=run_seconds,
+            ),
+            what="cancel",
+        )
+        log.info("job %s: cancelled after %d epochs", job_id, result.epochs_completed)
+        return JobStatus.cancelled
+    epochs = run.config.epochs if run.config is not None else "?"
+    failure = Failure(
+        "timeout", timeout_message(run.settings.job_timeout_s, result.epochs_completed, epochs)
+    )
+    return fail(run, failure)
+
+
+def fail(run: JobRun, failure: Failure) -> JobStatus:
+    run.lease.stop()
+    run_seconds = run.run_seconds()
+    run.write(
+        lambda session: end_job(
+            session=session,
+            job_id=run.job_id,
+            lease_id=run.lease.lease_id,
+            status=JobStatus.failed,
+            error_code=failure.code,
+            error_message=failure.message,
+            run_seconds=run_seconds,
+        ),
+        what="record failure",
+    )
+    log.warning("job %s: failed: %s: %s", run.job_id, failure.code, failure.message)
+    return JobStatus.failed
+
+
+def plain(value: Any) -> Any:
+    """Tensors and arrays as nested lists, so the results go into a JSON column."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value

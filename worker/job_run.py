@@ -1,0 +1,163 @@
+"""The callbacks `fit` gets for one job in the training process, and what they learned: when to
+stop (cancel, shutdown, run-time limit, lost lease) and each checkpoint with its epoch's metrics,
+written under the job's lease."""
+
+from __future__ import annotations
+
+import enum
+import io
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import torch
+from sqlalchemy.orm import Session
+
+from core.metrics import metric_names
+from core.settings import Settings
+from core.store.lifecycle import (
+    LeaseLost,
+    save_progress,
+)
+from core.trainer import Checkpoint, EpochMetrics, TrainConfig
+from worker.db import store_call
+from worker.lease import Lease
+from worker.live import ProgressReporter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Stop(enum.Enum):
+    cancel = "cancel"  # the owner asked
+    shutdown = "shutdown"  # SIGTERM: the worker is going away, hand the job back
+    timeout = "timeout"  # JOB_TIMEOUT_S of run time, all attempts together
+    lease_lost = "lease_lost"  # someone else holds the job now: write nothing
+
+
+class JobRun:
+    """The callbacks `fit` gets for one job, and what they learned."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        job_id: uuid.UUID,
+        lease: Lease,
+        *,
+        earlier_run_seconds: float,
+        shutdown: threading.Event,
+    ) -> None:
+        self.settings = settings
+        self.job_id = job_id
+        self.lease = lease
+        self.shutdown = shutdown
+        self.earlier_run_seconds = earlier_run_seconds
+        self.started = time.monotonic()
+        self.stop: Stop | None = None
+        self.pending: EpochMetrics | None = None
+        self.config: TrainConfig | None = None  # once built from the spec
+        self.progress: ProgressReporter | None = None  # live progress (issue 8)
+        # The checkpoint write in flight (one at a time) and how the last one failed, if it did:
+        # training goes on while the store writes; a failure surfaces at the next checkpoint
+        # or at the end (`finish_writes`).
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+
+    def run_seconds(self) -> float:
+        return self.earlier_run_seconds + (time.monotonic() - self.started)
+
+    def should_stop(self) -> bool:
+        if self.stop is None:
+            self.stop = self._stop_reason()
+        return self.stop is not None
+
+    def _stop_reason(self) -> Stop | None:
+        if self.lease.lost.is_set():
+            return Stop.lease_lost
+        if self.lease.cancel_requested.is_set():
+            return Stop.cancel
+        if self.shutdown.is_set():
+            return Stop.shutdown
+        if self.run_seconds() > self.settings.job_timeout_s:
+            return Stop.timeout
+        return None
+
+    def on_epoch(self, metrics: EpochMetrics) -> None:
+        # Written with the checkpoint that follows, in one transaction: a metrics record is
+        # never ahead of (or behind) the state a resumed run starts from.
+        self.pending = metrics
+        if self.progress is not None:
+            self.progress.epoch_seconds = metrics.seconds
+        log.info(
+            "job %s: epoch %d: train loss %.4f, test accuracy %.4f",
+            self.job_id,
+            metrics.epoch,
+            metrics.train_loss,
+            metrics.test_accuracy,
+        )
+
+    def on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        if self.lease.lost.is_set():
+            raise LeaseLost(f"job {self.job_id}: lease lost")
+        epoch, batch = int(checkpoint["epoch"]), int(checkpoint["batch"])
+        metrics = None
+        if self.pending is not None and self.pending.epoch == epoch:
+            values = self.pending.as_dict()
+            metrics = {name: values[name] for name in metric_names()}
+            self.pending = None
+        data = to_bytes(checkpoint)
+        run_seconds = self.run_seconds()
+
+        def save(session: Session) -> None:
+            save_progress(
+                session=session,
+                job_id=self.job_id,
+                lease_id=self.lease.lease_id,
+                checkpoint=data,
+                epoch=epoch,
+                batch=batch,
+                run_seconds=run_seconds,
+                metrics=metrics,
+            )
+
+        # Never two writes in flight for one job: the previous one lands (or fails) first.
+        self.finish_writes()
+        self._writer = threading.Thread(
+            target=self._write_progress, args=(save,), name=f"checkpoint-{self.job_id}", daemon=True
+        )
+        self._writer.start()
+
+    def _write_progress(self, save: Callable[[Session], None]) -> None:
+        try:
+            self.write(save, what="save progress")
+        except LeaseLost as error:
+            self.lease.lost.set()
+            self._write_error = error
+        except BaseException as error:  # surfaces in the training thread
+            self._write_error = error
+
+    def wait_for_writes(self) -> None:
+        """Wait for the checkpoint write in flight, if any (its failure stays pending)."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
+    def finish_writes(self) -> None:
+        """Wait for the write in flight and raise its failure (LeaseLost among them)."""
+        self.wait_for_writes()
+        error, self._write_error = self._write_error, None
+        if error is not None:
+            raise error
+
+    def write(self, action: Callable[[Session], T], *, what: str) -> T:
+        return store_call(self.settings, action, what=f"{what} of job {self.job_id}")
+
+
+def to_bytes(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
