@@ -15,15 +15,15 @@ TRAIN_QUEUE = "training"
 # Webhook deliveries (issue 8): a queue of their own, so a slow receiver never holds up training.
 WEBHOOK_TASK = "worker.deliver_webhook"
 WEBHOOK_QUEUE = "webhooks"
-# How every worker runs (`celery ...` or `python -m celery ...`): solo pool, one job at a time,
-# so the task runs in the worker's main process and supervises one training child (one per GPU).
-# `make run`, the tests and the compose file (checked by tests/deploy) all use these.
+# How every worker runs (`celery ...` or `python -m celery ...`), one per GPU. `make run`, the
+# tests and the compose file (checked by tests/deploy) all use these.
 CELERY_WORKER_ARGS = (
     "-A",
     "worker.app",
     "worker",
-    "--pool=solo",
-    "--concurrency=1",
+    # Threads: each job runs in its own training process, the pool thread only waits for it;
+    # as many threads as JOBS_PER_GPU (`worker_concurrency`, set by worker.app).
+    "--pool=threads",
     "-Q",
     f"{TRAIN_QUEUE},{WEBHOOK_QUEUE}",
 )

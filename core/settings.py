@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(default=15.0, gt=0)
     shutdown_grace_s: float = Field(default=60.0, gt=0, description="SIGTERM to hand-back")
     device: str = Field(default="auto", description="training device for this worker")
+    # --- several jobs per GPU (issue 13) ---
+    jobs_per_gpu: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="jobs one worker trains at once on its device, each in its own process "
+        "(small networks leave most of a GPU idle; see docs/GPU-SHARING.md)",
+    )
+    gpu_memory_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="device memory this worker's jobs may use together; unset: the free memory "
+        "measured when the worker starts on a GPU, no limit on the CPU",
+    )
     # Lock files of this machine's workers, one per Celery node name: a worker restarted under
     # the name of a dead one takes back its running jobs at once (worker/recovery.py).
     worker_state_dir: Path = Field(

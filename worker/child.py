@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from core.settings import Settings
 from core.store.db import get_sessionmaker
 from core.store.lifecycle import Claim, LeaseLost, heartbeat
-from worker import run_limit, spare
+from worker import run_limit, spare, spawn
 from worker.child_order import ChildOrder
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ class _Child:
     announced: bool = False
 
 
-# The training process being waited for; set and read only by the main thread (signal
-# handlers run there too).
-_current: _Child | None = None
+# The training processes being waited for, by job: written by the pool threads that run the
+# jobs, read by the shutdown signal handler (one dict operation each, atomic in CPython).
+_children: dict[uuid.UUID, _Child] = {}
 # Set by the worker's shutdown: a job claimed from now on is handed straight back.
 _shutting_down = threading.Event()
 
@@ -79,7 +79,6 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
     Past the job's run-time limit (and a grace) the job is ended `timeout` from here and the
     training process stopped: one that hangs checks no deadline itself.
     """
-    global _current
     job_id, lease_id = claim.job_id, claim.lease_id
     order = ChildOrder(
         job_id=job_id,
@@ -92,11 +91,10 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
     process = spare.take()
     if process is None:
         # The job id in the command line is for `ps` only; the order comes whole on stdin.
-        command = [sys.executable, "-m", "worker.train_child", str(job_id)]
         # The child makes the kernel kill it when this process dies (PR_SET_PDEATHSIG), itself,
-        # first thing: a preexec_fn would do it between fork and exec, which is unsafe while the
-        # reaper thread runs. It stays in this process group, so a signal to the group reaches it.
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=False)
+        # first thing: a preexec_fn would do it between fork and exec, which is unsafe while
+        # other threads run. `spawn` says why one thread forks them all.
+        process = spawn.popen([sys.executable, "-m", "worker.train_child", str(job_id)])
     assert process.stdin is not None
     try:
         with process.stdin:
@@ -104,7 +102,7 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
     except BrokenPipeError:
         pass  # it died at once; its exit code says how
     child = _Child(process)
-    _current = child
+    _children[job_id] = child
     log.info("job %s: training process %d started", job_id, process.pid)
     started = time.monotonic()
     deadline = started + run_limit.seconds_left(settings, claim.run_seconds)
@@ -118,7 +116,7 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
                 pass
             now = time.monotonic()
             if renewing and now >= next_renewal:
-                renewing = _renew(job_id, lease_id, settings)
+                renewing = renew(job_id, lease_id, settings)
                 next_renewal = now + settings.heartbeat_interval_s
             if not overdue and now >= deadline:
                 overdue, renewing = True, False
@@ -138,7 +136,7 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
                 )
                 process.kill()
     finally:
-        _current = None
+        _children.pop(job_id, None)
         if process.poll() is None:  # the wait was interrupted (a hard shutdown): leave no orphan
             process.kill()
             process.wait()
@@ -177,7 +175,7 @@ def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_second
         child.kill_at = kill_at if child.kill_at is None else min(child.kill_at, kill_at)
 
 
-def _renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
+def renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
     """Renew the lease on the training process's behalf; whether to go on renewing.
 
     The training process renews it too (and learns of cancels that way), but not before Python
@@ -196,21 +194,22 @@ def _renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
 
 
 def stop_child(*, grace_s: float, immediately: bool = False) -> None:
-    """Ask the running training process to hand its job back (SIGTERM), SIGKILL after `grace_s`.
+    """Ask the running training processes to hand their jobs back (SIGTERM), SIGKILL after
+    `grace_s`.
 
     Called from the worker's shutdown signal handler: no logging here (its lock may be held by
-    the very code the signal interrupted); the wait loop reports instead.
+    the very code the signal interrupted); the wait loops report instead.
     """
     _shutting_down.set()
     spare.discard()
-    child = _current
-    if child is None or child.process.poll() is not None:
-        return
-    if immediately:
-        child.process.kill()
-    elif child.kill_at is None:
-        child.process.send_signal(signal.SIGTERM)
-        child.kill_at = time.monotonic() + grace_s
+    for child in list(_children.values()):
+        if child.process.poll() is not None:
+            continue
+        if immediately:
+            child.process.kill()
+        elif child.kill_at is None:
+            child.process.send_signal(signal.SIGTERM)
+            child.kill_at = time.monotonic() + grace_s
 
 
 def describe_exit(code: int) -> str:

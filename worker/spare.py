@@ -17,6 +17,7 @@ import sys
 import threading
 
 from core.settings import Settings
+from worker import spawn
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,15 @@ def enable(settings: Settings) -> None:
 
 
 def prepare(settings: Settings) -> None:
-    """Start a spare unless one is waiting (or the worker keeps none).
-
-    The spare dies with the thread that starts it (PR_SET_PDEATHSIG is per thread): call this
-    from the worker's main thread, the one that runs the jobs.
-    """
+    """Start a spare unless one is waiting (or the worker keeps none). With several jobs per
+    worker one spare serves them all: a job that finds none starts its process the slow way."""
     global _spare
     if not (_enabled and settings.warm_start):
         return
     with _lock:
         if _spare is not None and _spare.poll() is None:
             return
-        # Same process group as the worker: a signal to the group reaches the spare too.
-        _spare = subprocess.Popen(command(settings), stdin=subprocess.PIPE)
+        _spare = spawn.popen(command(settings))
         log.info("spare training process %d started", _spare.pid)
 
 

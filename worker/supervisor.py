@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
 from functools import partial
@@ -14,8 +15,10 @@ from core.settings import Settings, get_settings
 from core.store.lifecycle import Claim, ClaimRefused
 from core.store.scheduling import claim_next
 from worker import recovery
+from worker.admission import Admission, job_bytes
 from worker.child import (  # noqa: F401  (stop_child, describe_exit: old import paths)
     describe_exit,
+    renew,
     run_child,
     scratch_folder,
     shutting_down,
@@ -26,32 +29,63 @@ from worker.settle import Sender, hand_back_unstarted, settle
 
 log = logging.getLogger(__name__)
 
-# Since when this worker has had no job (monotonic seconds; None while it has one). The reaper
-# reads it: a queued job that an idle worker has not received has no message that reaches one.
-_idle_since: float | None = time.monotonic()
+
+class Slots:
+    """The worker's job slots (JOBS_PER_GPU), and since when one has been free. The reaper reads
+    `idle_for`: a queued job that a worker with a free slot has not received has no message
+    that reaches one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._free_since: float | None = time.monotonic()
+
+    def reset(self) -> None:
+        """The worker consumes from the broker from now on (called when it is ready)."""
+        with self._lock:
+            self._busy, self._free_since = 0, time.monotonic()
+
+    def idle_for(self, capacity: int) -> float:
+        """Seconds a slot has been free; 0 while all `capacity` are busy."""
+        with self._lock:
+            since = self._free_since if self._busy < capacity else None
+        return 0.0 if since is None else time.monotonic() - since
+
+    def take(self, capacity: int) -> None:
+        with self._lock:
+            self._busy += 1
+            if self._busy >= capacity:
+                self._free_since = None
+
+    def give(self) -> None:
+        with self._lock:
+            self._busy -= 1
+            if self._free_since is None:
+                self._free_since = time.monotonic()
+
+
+_slots = Slots()
+_admission = Admission()
 
 
 def mark_idle() -> None:
     """The worker consumes from the broker from now on (called when it is ready)."""
-    global _idle_since
-    _idle_since = time.monotonic()
+    _slots.reset()
 
 
 def idle_for() -> float:
-    """Seconds this worker has been waiting for a job; 0 while it has one."""
-    since = _idle_since
-    return 0.0 if since is None else time.monotonic() - since
+    """Seconds this worker has had a free slot for a job; 0 while all are busy."""
+    return _slots.idle_for(get_settings().jobs_per_gpu)
 
 
 def run(job_id: str, *, hostname: str) -> None:
     """The task's body: supervise one job with this worker's settings and the real broker."""
-    global _idle_since
     # Imported here: it builds the Celery app from the settings, which the plain functions
     # below (and their tests) do not need.
     from worker import dispatch
 
     settings = get_settings()
-    _idle_since = None
+    _slots.take(settings.jobs_per_gpu)
     me = recovery.current()  # set at the worker's start; a restart under its name takes its jobs
     try:
         supervise(
@@ -61,7 +95,7 @@ def run(job_id: str, *, hostname: str) -> None:
             send=partial(dispatch.send, settings=settings),
         )
     finally:
-        _idle_since = time.monotonic()
+        _slots.give()
 
 
 def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sender) -> None:
@@ -98,6 +132,22 @@ def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sende
     if shutting_down():
         hand_back_unstarted(job_id, claim, settings, send)
         return
-    with scratch_folder(claim) as scratch:
-        code = run_child(claim, settings, scratch=scratch)
+    budget = _admission.budget(settings)
+    need = job_bytes(claim.spec, capacity=budget.capacity or 0, jobs_per_gpu=settings.jobs_per_gpu)
+    if not budget.admit(
+        need,
+        keep_waiting=lambda: not shutting_down() and renew(job_id, claim.lease_id, settings),
+        what=f"job {job_id}",
+        poll_s=settings.heartbeat_interval_s,
+    ):
+        if shutting_down():
+            hand_back_unstarted(job_id, claim, settings, send)
+        else:
+            log.info("job %s: lease lost while waiting for device memory", job_id)
+        return
+    try:
+        with scratch_folder(claim) as scratch:
+            code = run_child(claim, settings, scratch=scratch)
+    finally:
+        budget.release(need)
     settle(job_id, claim.lease_id, code, settings=settings, send=send)

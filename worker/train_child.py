@@ -45,6 +45,16 @@ def die_with_parent(parent_pid: int) -> None:
         raise SystemExit(f"the worker (pid {parent_pid}) is gone; not training")
 
 
+def share_cpu(jobs_per_worker: int) -> None:
+    """With several jobs per worker, each training process takes its share of the CPU's cores
+    (the CPU device's kernels, and data loading on a GPU), unless OMP_NUM_THREADS says how many:
+    2 processes with all cores each would spend their time contending for them."""
+    if jobs_per_worker > 1 and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs_per_worker))
+
+
 def warm_up(data_dir: Path) -> None:
     """A spare's head start (worker.spare): torch and the trainer imported, the datasets found
     in data_dir read into memory. No CUDA: the job's device is not known yet, and CUDA state
@@ -100,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: shutdown.set())
 
     settings = order.settings
+    share_cpu(settings.jobs_per_gpu)
     install_live(settings)  # events published and webhooks sent after each commit
     # Renewing starts before torch loads: on a busy machine that takes longer than a lease.
     lease = Lease(settings, order.job_id, order.lease_id)

@@ -118,13 +118,19 @@ def test_make_run_restarts_dead_worker_keeps_api_up_and_resumes_job(
         job_id = submit(http, epochs=3)
         wait_job(http, job_id, ("running",), diagnose=processes.diagnose)
         os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer would
-        # The API answers all along, and a new worker takes over.
+        # The API answers all along, and a new worker takes over (an empty list is a value to
+        # wait_for: None until there is one).
         replacement = wait_for(
-            lambda: [
-                pid
-                for pid in children(run.pid)
-                if "celery" in cmdline(pid) and pid != worker and http.get("/healthz").is_success
-            ],
+            lambda: (
+                [
+                    pid
+                    for pid in children(run.pid)
+                    if "celery" in cmdline(pid)
+                    and pid != worker
+                    and http.get("/healthz").is_success
+                ]
+                or None
+            ),
             timeout=60,
             what="a new worker",
             diagnose=processes.diagnose,
