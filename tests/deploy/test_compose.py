@@ -1,8 +1,9 @@
 """docker-compose.yml and the Dockerfile against the code (Docker itself does not run here):
 the services, their commands, the modules those name, the settings and the volumes; and the
 deployment's defaults (issue 7): required secrets, least-privilege roles, Redis with a password,
-the API on 127.0.0.1, a TLS proxy as a profile. deploy/postgres/init-roles.sh itself runs
-against the local PostgreSQL in test_postgres_roles.py."""
+the API on 127.0.0.1, a TLS proxy as a profile; several jobs per GPU, with NVIDIA MPS as a
+profile. deploy/postgres/init-roles.sh itself runs against the local PostgreSQL in
+test_postgres_roles.py."""
 
 from __future__ import annotations
 
@@ -91,11 +92,16 @@ def test_compose_api_migrates_then_serves_the_app(compose: dict[str, Any]) -> No
     assert compose["services"]["api"]["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]
 
 
-def test_compose_worker_runs_one_solo_worker_on_the_training_queue(
+def test_compose_worker_runs_the_thread_pool_worker_on_the_training_queue(
     compose: dict[str, Any],
 ) -> None:
     worker = compose["services"]["worker"]
-    assert shlex.split(_command(worker))[: len(WORKER_COMMAND)] == WORKER_COMMAND
+    command = shlex.split(_command(worker))
+    # CELERY_WORKER_ARGS as written out: pool threads (JOBS_PER_GPU of them, set by worker.app
+    # through worker_concurrency), the training and webhook queues; no fixed --concurrency.
+    assert command[: len(WORKER_COMMAND)] == WORKER_COMMAND
+    assert "--pool=threads" in command and "-Q" in command
+    assert not any(arg.startswith(("--concurrency", "-c")) for arg in command)
     # The workers claim jobs only once the API (hence the migrations) is up.
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"
 
@@ -113,12 +119,34 @@ def test_compose_worker_gets_time_to_hand_its_job_back(compose: dict[str, Any]) 
     assert float(grace[:-1]) > Settings.model_fields["shutdown_grace_s"].default
 
 
+# Environment names of the worker that are no settings: the CUDA driver of its training
+# processes reads them, to find the MPS control daemon of deploy/mps.yml (docs/GPU-SHARING.md).
+CUDA_MPS_ENV = ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY")
+
+
 def test_compose_environment_names_settings_fields(compose: dict[str, Any]) -> None:
     fields = {name.upper() for name in Settings.model_fields}
+    assert not fields & set(CUDA_MPS_ENV)
+    allowed = {"api": set(), "worker": set(CUDA_MPS_ENV)}
     for name in ("api", "worker"):
         env = _env(compose["services"][name])
         assert {"DATABASE_URL", "BROKER_URL", "DATA_DIR"} <= set(env)
-        assert set(env) <= fields, f"{name}: {set(env) - fields} are no settings"
+        others = set(env) - fields
+        assert others <= allowed[name], f"{name}: {others - allowed[name]} are no settings"
+    assert set(CUDA_MPS_ENV) <= set(_env(compose["services"]["worker"]))
+
+
+def test_compose_worker_passes_jobs_per_gpu_through_with_default_one(
+    compose: dict[str, Any],
+) -> None:
+    value = _env(compose["services"]["worker"])["JOBS_PER_GPU"]
+    assert value == "${JOBS_PER_GPU:-1}"
+    # Compose's reading of it, parsed as the worker parses it.
+    for operator, jobs in (({}, 1), ({"JOBS_PER_GPU": "4"}, 4)):
+        expanded = _expand(value, {**SECRETS, **operator})
+        settings = Settings(_env_file=None, jobs_per_gpu=expanded)  # type: ignore[call-arg]
+        assert settings.jobs_per_gpu == jobs
+    assert Settings.model_fields["jobs_per_gpu"].default == 1
 
 
 def test_compose_urls_point_at_the_database_and_broker_services(compose: dict[str, Any]) -> None:
@@ -218,11 +246,28 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
 # --- the deployment's defaults (issue 7) ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls(compose: dict[str, Any]) -> dict[str, Any]:
-    [path] = compose["include"]
+def _included(compose: dict[str, Any], path: str) -> dict[str, Any]:
+    assert path in compose["include"]  # read by `docker compose`, profiles or not
     loaded: dict[str, Any] = yaml.safe_load((ROOT / path).read_text())
     return loaded
+
+
+@pytest.fixture(scope="module")
+def tls(compose: dict[str, Any]) -> dict[str, Any]:
+    return _included(compose, "deploy/tls.yml")
+
+
+@pytest.fixture(scope="module")
+def mps(compose: dict[str, Any]) -> dict[str, Any]:
+    return _included(compose, "deploy/mps.yml")
+
+
+def test_compose_includes_the_profile_files(compose: dict[str, Any]) -> None:
+    assert compose["include"] == ["deploy/tls.yml", "deploy/mps.yml"]
+    for path in compose["include"]:
+        services = yaml.safe_load((ROOT / path).read_text())["services"]
+        # Only with `docker compose --profile ... up`: none starts by default.
+        assert all(service["profiles"] for service in services.values()), path
 
 
 def _strings(node: Any) -> list[str]:
@@ -234,11 +279,11 @@ def _strings(node: Any) -> list[str]:
 
 
 def test_compose_secrets_are_required_and_have_no_defaults(
-    compose: dict[str, Any], tls: dict[str, Any]
+    compose: dict[str, Any], tls: dict[str, Any], mps: dict[str, Any]
 ) -> None:
     references = [
         match.groups()
-        for text in _strings(compose) + _strings(tls)
+        for text in _strings(compose) + _strings(tls) + _strings(mps)
         for match in _VARIABLE.finditer(text)
     ]
     secret = re.compile(r"PASSWORD|SECRET|TOKEN|KEY")
@@ -359,6 +404,44 @@ def test_compose_tls_profile_puts_caddy_in_front_of_the_api(tls: dict[str, Any])
     # The container port of the API service, over the compose network.
     assert re.search(r"^\s*reverse_proxy api:8000\b", caddyfile, flags=re.MULTILINE)
     assert "flush_interval -1" in caddyfile  # event streams are not buffered
+
+
+def test_compose_mps_profile_runs_the_daemon_on_the_workers_gpu(
+    compose: dict[str, Any], mps: dict[str, Any]
+) -> None:
+    daemon, worker = mps["services"]["mps"], compose["services"]["worker"]
+    assert daemon["profiles"] == ["mps"]  # only with `docker compose --profile mps up`
+    assert daemon["image"].startswith("nvidia/cuda:")
+    assert shlex.split(_command(daemon)) == ["nvidia-cuda-mps-control", "-f"]  # foreground
+    # The GPU reserved as the worker's is: `count: 1` is the same device in both containers.
+    gpu = [daemon, worker]
+    for key in ("deploy", "resources", "reservations", "devices"):
+        gpu = [node[key] for node in gpu]
+    assert gpu[0] == gpu[1]
+    # One IPC namespace for MPS clients and server: the host's, which needs no running daemon.
+    assert daemon["ipc"] == worker["ipc"] == "host"
+
+
+def test_compose_mps_daemon_and_worker_share_the_pipe_directory(
+    compose: dict[str, Any], mps: dict[str, Any]
+) -> None:
+    daemon, worker = mps["services"]["mps"], compose["services"]["worker"]
+
+    def mounts(service: dict[str, Any]) -> dict[str, str]:
+        return dict(reversed(v.split(":")[:2]) for v in service["volumes"])
+
+    for variable in CUDA_MPS_ENV:
+        path = _env(daemon)[variable]
+        assert _env(worker)[variable] == path, variable
+        # The same named volume at that path in both containers, declared by deploy/mps.yml.
+        volume = mounts(daemon)[path]
+        assert mounts(worker)[path] == volume, variable
+        assert volume in mps["volumes"]
+        # In memory, and open to the worker's user, under whom the daemon starts MPS servers.
+        options = mps["volumes"][volume]["driver_opts"]
+        assert options["type"] == "tmpfs" and "mode=1777" in options["o"].split(",")
+    # The daemon starts first and stops last; without the profile the worker starts alone.
+    assert worker["depends_on"]["mps"] == {"condition": "service_started", "required": False}
 
 
 def _docker_compose() -> list[str] | None:
