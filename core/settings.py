@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     def _psycopg3_driver(cls, url: str) -> str:
         return normalize_url(url)
 
+    @field_validator("gpu_memory_bytes", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `GPU_MEMORY_BYTES=` in an .env file or a compose environment means "measure it".
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -66,6 +66,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def _env_text(value: Any) -> str:
+    if value is None:
+        return ""  # an optional setting left unset (Settings reads "" as None)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

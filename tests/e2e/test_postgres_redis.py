@@ -1,5 +1,5 @@
 """The production set-up end to end: PostgreSQL, Redis, the API under uvicorn and a real Celery
-worker (`celery -A worker.app worker --pool=solo`), all processes started here; HTTP only."""
+worker (`celery -A worker.app worker --pool=threads`), all processes started here; HTTP only."""
 
 from __future__ import annotations
 
@@ -75,6 +75,35 @@ def test_job_trains_to_the_accuracy_it_reports(deployment: Deployment) -> None:
     # The worker's own process never loaded torch: only its training processes did.
     maps = Path(f"/proc/{deployment.worker.pid}/maps").read_text()
     assert "libtorch" not in maps
+
+
+# The Keras reproduction's recipe in full (issue 12; README "Two recipes"), on its network.
+KERAS_RECIPE = {
+    "architecture": "preact_resnet",
+    "depth": 20,
+    "epochs": 2,
+    "nesterov": True,
+    "lr_decay": 1e-4,
+    "weight_decay": 4e-4,
+    "weight_decay_on": "kernels",
+    "lr_schedule": "step",
+    "step_epochs": 20,
+    "step_gamma": 0.1,
+    "augmentation": "keras",
+    "normalization": "global",
+    "bn_momentum": 0.01,
+    "bn_eps": 0.001,
+}
+
+
+def test_preact_resnet_with_the_keras_recipe_trains_to_the_accuracy_it_reports(
+    deployment: Deployment,
+) -> None:
+    job_id = submit(deployment.http, **KERAS_RECIPE)
+    job = wait_job(deployment.http, job_id, diagnose=deployment.diagnose)
+    assert {key: job["spec"][key] for key in KERAS_RECIPE} == KERAS_RECIPE
+    # build_model + the downloaded weights (bn_eps travels with them) score what the job says.
+    check_trained_job(deployment.http, job_id, job, deployment.data_dir)
 
 
 def test_job_without_dataset_fails_naming_files_and_remedy(deployment: Deployment) -> None:

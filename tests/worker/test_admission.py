@@ -149,3 +149,13 @@ def test_a_process_started_through_the_spawner_outlives_the_thread_that_asked(
         for process in started.values():
             process.kill()
             process.wait()
+
+
+def test_an_empty_gpu_memory_setting_means_measure_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPU_MEMORY_BYTES", "")
+    assert Settings(_env_file=None).gpu_memory_bytes is None  # type: ignore[call-arg]
+    monkeypatch.setenv("GPU_MEMORY_BYTES", "1024")
+    assert Settings(_env_file=None).gpu_memory_bytes == 1024  # type: ignore[call-arg]
+    monkeypatch.setenv("GPU_MEMORY_BYTES", "lots")
+    with pytest.raises(ValueError, match="gpu_memory_bytes"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
