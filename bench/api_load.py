@@ -19,15 +19,13 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"
+from bench.harness import HOST, uvicorn_server  # noqa: E402
+
 REDIS_DB = 14
-UVICORN = ["--host", HOST, "--workers", "1", "--log-level", "warning", "--no-access-log"]
 ENDPOINTS = ("GET /jobs/{id}", "POST /jobs")
 BODY = json.dumps({"architecture": "resnet", "depth": 56, "epochs": 164}).encode()
+METRICS = {  # an epoch's metrics, less its number (bench/events_latency.py records them too)
+    "train_loss": 1.0,
+    "train_accuracy": 0.6,
+    "test_loss": 1.1,
+    "test_accuracy": 0.55,
+    "learning_rate": 0.1,
+    "seconds": 14.0,
+    "images_per_second": 3500.0,
+}
 
 
 # --- the floor: the least a FastAPI + SQLAlchemy endpoint on this database can cost -----------
@@ -227,16 +234,6 @@ def seed(url: str, owners: int) -> tuple[list[str], list[uuid.UUID], uuid.UUID]:
         )
         assert isinstance(claim, lifecycle.Claim)
         for epoch in (1, 2, 3):
-            metrics = {
-                "epoch": epoch,
-                "train_loss": 1.0,
-                "train_accuracy": 0.6,
-                "test_loss": 1.1,
-                "test_accuracy": 0.55,
-                "learning_rate": 0.1,
-                "seconds": 14.0,
-                "images_per_second": 3500.0,
-            }
             lifecycle.save_progress(
                 session=session,
                 job_id=job.id,
@@ -245,32 +242,15 @@ def seed(url: str, owners: int) -> tuple[list[str], list[uuid.UUID], uuid.UUID]:
                 epoch=epoch,
                 batch=0,
                 run_seconds=14.0 * epoch,
-                metrics=metrics,
+                metrics={"epoch": epoch, **METRICS},
             )
     return clear_keys, owner_ids, job.id
 
 
-@contextmanager
-def server(app: list[str], port: int, env: dict[str, str], ready: str) -> Iterator[None]:
-    command = [sys.executable, "-m", "uvicorn", *app, *UVICORN, "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}{ready}", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server {app} did not start") from None
-                time.sleep(0.2)
-        yield
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def server(
+    app: list[str], port: int, env: dict[str, str], ready: str
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return uvicorn_server(port, env, app=app, ready=ready, what=f"server {app}")
 
 
 def free_port() -> int:

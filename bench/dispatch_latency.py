@@ -30,7 +30,6 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import httpx
 
@@ -38,23 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.store.db import session_scope  # noqa: E402
-from core.store.keys import create_key  # noqa: E402
-from core.store.migrate import upgrade  # noqa: E402
-from testkit.cifar_files import write_cifar10  # noqa: E402
-from testkit.processes import (  # noqa: E402
-    Proc,
-    Processes,
-    RedisServer,
-    children,
-    cmdline,
-    idle_spare,
-    start_api,
-    start_worker,
-    wait_for,
-    wait_worker_ready,
-)
-from testkit.services import fresh_postgres_database  # noqa: E402
+from bench.harness import stack  # noqa: E402
+from testkit.processes import Proc, children, cmdline, idle_spare, wait_for  # noqa: E402
 
 JOB = {"architecture": "resnet", "depth": 8, "epochs": 1, "batch_size": 64}
 POLL_S = 0.005
@@ -120,45 +104,30 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20)
     args = parser.parse_args()
 
-    with TemporaryDirectory(prefix="dispatch-bench-") as folder:
-        root = Path(folder)
-        processes = Processes(root / "logs")
-        try:
-            redis_server = RedisServer(processes, root / "redis")
-            redis_server.start()
-            write_cifar10(root / "data", train_per_class=20, test_per_class=5)
-            with fresh_postgres_database() as url:
-                upgrade(url)
-                env = {
-                    "DATABASE_URL": url,
-                    "BROKER_URL": redis_server.url(),
-                    "DATA_DIR": str(root / "data"),
-                    "DOWNLOAD_DATASETS": "false",
-                    "DEVICE": "cpu",
-                    # the cancel reaches the training process within this
-                    "HEARTBEAT_INTERVAL_S": "0.5",
-                }
-                worker = start_worker(processes, "bench", env)
-                _, base_url = start_api(processes, env)
-                wait_worker_ready(worker)
-                with session_scope(url) as session:
-                    _, key = create_key(session=session, owner_name="bench")
-                headers = {"Authorization": f"Bearer {key}"}
-                server, client = [], []
-                with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
-                    for index in range(args.jobs):
-                        server_s, client_s = measure(http, worker, index)
-                        server.append(server_s)
-                        client.append(client_s)
-                        print(
-                            f"job {index + 1:2}: server {server_s * 1000:6.1f} ms, "
-                            f"client {client_s * 1000:6.1f} ms",
-                            flush=True,
-                        )
-                    wait_idle(worker, args.jobs)
-                processes.stop_all()
-        finally:
-            processes.stop_all()
+    env = {
+        "DEVICE": "cpu",
+        "HEARTBEAT_INTERVAL_S": "0.5",  # the cancel reaches the training process within this
+    }
+    server, client = [], []
+    with stack(
+        "dispatch-bench-",
+        env,
+        train_per_class=20,
+        test_per_class=5,
+        http_timeout=30,
+        workers=["bench"],
+    ) as bench:
+        (worker,) = bench.workers
+        for index in range(args.jobs):
+            server_s, client_s = measure(bench.http, worker, index)
+            server.append(server_s)
+            client.append(client_s)
+            print(
+                f"job {index + 1:2}: server {server_s * 1000:6.1f} ms, "
+                f"client {client_s * 1000:6.1f} ms",
+                flush=True,
+            )
+        wait_idle(worker, args.jobs)
 
     print(f"\n{args.jobs} jobs, POST /jobs -> running on an idle worker (Redis + PostgreSQL)")
     print(summary("server", server))

@@ -31,14 +31,12 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,17 +47,10 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from api_load import HOST, UVICORN, Target, bench_database, free_port, machine, measure  # noqa: E402
+from api_load import METRICS, Target, bench_database, free_port, machine, measure  # noqa: E402
 
-METRICS = {
-    "train_loss": 1.0,
-    "train_accuracy": 0.6,
-    "test_loss": 1.1,
-    "test_accuracy": 0.55,
-    "learning_rate": 0.1,
-    "seconds": 14.0,
-    "images_per_second": 3500.0,
-}
+from bench.harness import HOST, uvicorn_server  # noqa: E402
+
 SPEC = {"architecture": "resnet", "depth": 20, "epochs": 164}
 
 
@@ -90,27 +81,10 @@ def redis_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def api_server(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "uvicorn", "api.app:app", *UVICORN, "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the API did not start") from None
-                time.sleep(0.2)
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def api_server(
+    port: int, env: dict[str, str]
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return uvicorn_server(port, env, stop_timeout=15)
 
 
 def rss_kib(pid: int) -> int:

@@ -31,7 +31,6 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 import httpx
@@ -42,21 +41,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.dispatch_latency import cpu_model  # noqa: E402
+from bench.harness import stack  # noqa: E402
 from core.store.db import session_scope  # noqa: E402
-from core.store.keys import create_key  # noqa: E402
-from core.store.migrate import upgrade  # noqa: E402
 from core.store.tables import Event, Job, JobStatus  # noqa: E402
-from testkit.cifar_files import write_cifar10  # noqa: E402
-from testkit.processes import (  # noqa: E402
-    Proc,
-    Processes,
-    RedisServer,
-    start_api,
-    start_worker,
-    wait_for,
-    wait_worker_ready,
-)
-from testkit.services import fresh_postgres_database  # noqa: E402
+from testkit.processes import Proc, wait_for  # noqa: E402
 
 JOB: dict[str, Any] = {
     "architecture": "resnet",
@@ -154,58 +142,30 @@ def main() -> None:
 
     startup: dict[bool, list[float]] = {False: [], True: []}
     sweeps: dict[tuple[bool, int], float] = {}
-    with TemporaryDirectory(prefix="startup-bench-") as folder:
-        root = Path(folder)
-        processes = Processes(root / "logs")
-        try:
-            redis_server = RedisServer(processes, root / "redis")
-            redis_server.start()
-            write_cifar10(root / "data", train_per_class=40, test_per_class=10)
-            with fresh_postgres_database() as url:
-                upgrade(url)
-                env = {
-                    "DATABASE_URL": url,
-                    "BROKER_URL": redis_server.url(),
-                    "DATA_DIR": str(root / "data"),
-                    "DOWNLOAD_DATASETS": "false",
-                    "DEVICE": "cpu",
-                    "OMP_NUM_THREADS": "1",
-                    "MAX_QUEUED_PER_OWNER": "1000",
-                }
-                _, base_url = start_api(processes, env)
-                with session_scope(url) as session:
-                    _, key = create_key(session=session, owner_name="bench")
-                headers = {"Authorization": f"Bearer {key}"}
-                with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
-                    for warm in (False, True):
-                        for workers in (1, 2):
-                            mode = "on" if warm else "off"
-                            names = [f"{mode}{workers}-{n}" for n in range(workers)]
-                            procs = [
-                                start_worker(processes, name, {**env, "WARM_START": str(warm)})
-                                for name in names
-                            ]
-                            for proc in procs:
-                                wait_worker_ready(proc)
-                            if workers == 1:
-                                for done in range(args.jobs):
-                                    seconds = startup_round(
-                                        http, url, procs[0], warm=warm, done=done
-                                    )
-                                    startup[warm].append(seconds)
-                                    print(f"warm start {mode}: claim to first step {seconds:.2f} s")
-                            seconds = sweep_seconds(http, url, args.children, f"{mode}-{workers}")
-                            sweeps[(warm, workers)] = seconds
-                            print(
-                                f"warm start {mode}, {workers} worker(s): {args.children}-child "
-                                f"sweep {seconds:.1f} s",
-                                flush=True,
-                            )
-                            for proc in procs:
-                                proc.stop()
-                processes.stop_all()
-        finally:
-            processes.stop_all()
+    env = {"DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MAX_QUEUED_PER_OWNER": "1000"}
+    with stack(
+        "startup-bench-", env, train_per_class=40, test_per_class=10, http_timeout=60
+    ) as bench:
+        http, url = bench.http, bench.url
+        for warm in (False, True):
+            for workers in (1, 2):
+                mode = "on" if warm else "off"
+                names = [f"{mode}{workers}-{n}" for n in range(workers)]
+                procs = bench.start_workers(names, {"WARM_START": str(warm)})
+                if workers == 1:
+                    for done in range(args.jobs):
+                        seconds = startup_round(http, url, procs[0], warm=warm, done=done)
+                        startup[warm].append(seconds)
+                        print(f"warm start {mode}: claim to first step {seconds:.2f} s")
+                seconds = sweep_seconds(http, url, args.children, f"{mode}-{workers}")
+                sweeps[(warm, workers)] = seconds
+                print(
+                    f"warm start {mode}, {workers} worker(s): {args.children}-child "
+                    f"sweep {seconds:.1f} s",
+                    flush=True,
+                )
+                for proc in procs:
+                    proc.stop()
 
     print(f"\nclaim to first training step, median of {args.jobs} (min-max):")
     for warm in (False, True):

@@ -24,28 +24,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from tempfile import TemporaryDirectory
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.dispatch_latency import cpu_model  # noqa: E402
+from bench.harness import stack  # noqa: E402
 from bench.job_startup import sweep_seconds  # noqa: E402
-from core.store.db import session_scope  # noqa: E402
-from core.store.keys import create_key  # noqa: E402
-from core.store.migrate import upgrade  # noqa: E402
-from testkit.cifar_files import write_cifar10  # noqa: E402
-from testkit.processes import (  # noqa: E402
-    Processes,
-    RedisServer,
-    start_api,
-    start_worker,
-    wait_worker_ready,
-)
-from testkit.services import fresh_postgres_database  # noqa: E402
 
 # (label, worker settings)
 MODES: tuple[tuple[str, dict[str, str]], ...] = (
@@ -63,37 +49,19 @@ def main() -> None:
     args = parser.parse_args()
 
     seconds: dict[str, float] = {}
-    with TemporaryDirectory(prefix="jobs-per-gpu-bench-") as folder:
-        root = Path(folder)
-        processes = Processes(root / "logs")
-        try:
-            redis_server = RedisServer(processes, root / "redis")
-            redis_server.start()
-            write_cifar10(root / "data", train_per_class=args.images_per_class, test_per_class=20)
-            with fresh_postgres_database() as url:
-                upgrade(url)
-                env = {
-                    "DATABASE_URL": url,
-                    "BROKER_URL": redis_server.url(),
-                    "DATA_DIR": str(root / "data"),
-                    "DOWNLOAD_DATASETS": "false",
-                    "DEVICE": args.device,
-                    "MAX_QUEUED_PER_OWNER": "1000",
-                }
-                _, base_url = start_api(processes, env)
-                with session_scope(url) as session:
-                    _, key = create_key(session=session, owner_name="bench")
-                headers = {"Authorization": f"Bearer {key}"}
-                with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
-                    for n, (label, settings) in enumerate(MODES):
-                        worker = start_worker(processes, f"mode{n}", {**env, **settings})
-                        wait_worker_ready(worker)
-                        seconds[label] = sweep_seconds(http, url, args.jobs, f"mode{n}")
-                        print(f"{label}: {args.jobs} jobs in {seconds[label]:.1f} s", flush=True)
-                        worker.stop()
-                processes.stop_all()
-        finally:
-            processes.stop_all()
+    env = {"DEVICE": args.device, "MAX_QUEUED_PER_OWNER": "1000"}
+    with stack(
+        "jobs-per-gpu-bench-",
+        env,
+        train_per_class=args.images_per_class,
+        test_per_class=20,
+        http_timeout=60,
+    ) as bench:
+        for n, (label, settings) in enumerate(MODES):
+            (worker,) = bench.start_workers([f"mode{n}"], settings)
+            seconds[label] = sweep_seconds(bench.http, bench.url, args.jobs, f"mode{n}")
+            print(f"{label}: {args.jobs} jobs in {seconds[label]:.1f} s", flush=True)
+            worker.stop()
 
     base = seconds[MODES[0][0]]
     print(f"\n{args.jobs} one-epoch ResNet-8 jobs, {args.images_per_class * 10} training images:")

@@ -24,8 +24,10 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from api_load import HOST, bench_database, free_port, machine  # noqa: E402
+from api_load import bench_database, free_port, machine  # noqa: E402
 from events_latency import api_server, redis_server  # noqa: E402
+
+from bench.harness import HOST  # noqa: E402
 
 BASE = {"architecture": "resnet", "depth": 20, "epochs": 164}
 
