@@ -14,6 +14,7 @@ and DATA_DIR pointing at PostgreSQL, Redis and a shared folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import os
@@ -43,6 +44,7 @@ KEY_FILE = VAR_DIR / "local-api-key"
 LOCAL_OWNER = "local"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 READY_TIMEOUT_S = 60.0
+SECOND_SIGNAL_AFTER_S = 3.0  # after a Ctrl-C, before the children are sent SIGTERM as well
 
 
 def local_key(settings: Settings, path: Path = KEY_FILE) -> str:
@@ -176,6 +178,14 @@ def supervise(
     return None
 
 
+def wait_children(children: dict[str, subprocess.Popen[bytes]], seconds: float) -> None:
+    """Wait up to `seconds` for every child to exit on its own."""
+    deadline = time.monotonic() + seconds
+    for child in children.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
 def stop_children(children: dict[str, subprocess.Popen[bytes]], grace_s: float) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -204,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     print(banner(settings, url, key), flush=True)
 
     stop = threading.Event()
+    signals: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
+        signals.append(signum)
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -231,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     died = supervise(children, stop, restart={"worker": partial(start, "worker")})
     if died is not None:
         log.error("the %s exited with status %s; stopping", died, children[died].returncode)
+    if signals[:1] == [signal.SIGINT]:
+        # Ctrl-C in a terminal reaches every process of the group: the children are stopping
+        # already. A SIGTERM at once could land inside Celery's handler of that SIGINT, which
+        # holds a lock the second handler then waits for, for ever; so they get a moment first.
+        wait_children(children, SECOND_SIGNAL_AFTER_S)
     # The worker may need the grace period to hand its job back, and a little more to exit.
     stop_children(children, settings.shutdown_grace_s + 10)
     return 1 if died is not None else 0

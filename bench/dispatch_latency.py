@@ -4,7 +4,7 @@
     .venv/bin/python bench/dispatch_latency.py --jobs 3    # a smoke run
 
 Starts a redis-server of its own on a free port, a fresh database on the local PostgreSQL
-server, the API under uvicorn and one real worker (`celery -A worker.app worker --pool=solo`).
+server, the API under uvicorn and one real worker (`celery -A worker.app worker --pool=threads`).
 For each job, once the worker is idle (no training process, its previous task done): POST a
 tiny job, poll GET /jobs/{id} until it is running, then cancel it (what is measured ends at the
 claim; training it would add nothing). Two figures per job:

@@ -5,7 +5,7 @@ without the spare training process (WARM_START).
     .venv/bin/python bench/job_startup.py --jobs 2 --children 6  # a smoke run
 
 Starts a redis-server of its own on a free port, a fresh database on the local PostgreSQL
-server, the API under uvicorn and real workers (`celery -A worker.app worker --pool=solo`), on
+server, the API under uvicorn and real workers (`celery -A worker.app worker --pool=threads`), on
 the CPU with one OpenMP thread per training process; tiny generated CIFAR-10 (400 training
 images), ResNet-8, 1 epoch.
 

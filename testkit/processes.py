@@ -398,7 +398,8 @@ def start_worker(
     *,
     ulimit: str | None = None,
 ) -> Proc:
-    """`celery -A worker.app worker` as production runs it: solo pool, one job, queue `training`.
+    """`celery -A worker.app worker` as production runs it (core.broker.CELERY_WORKER_ARGS): the
+    threads pool, JOBS_PER_GPU jobs (default one), queues `training` and `webhooks`.
 
     `ulimit`, e.g. "-t 12", is applied by a shell that then execs the worker, so the limit holds
     for the worker and the training children it starts, and the worker's pid is the shell's.

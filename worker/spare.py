@@ -12,6 +12,7 @@ One spare at a time: started when the worker is ready and after each job; taken 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -26,17 +27,29 @@ _spare: subprocess.Popen[bytes] | None = None
 # Set when the worker is ready (worker.signals): code that runs jobs without a Celery worker
 # around it (tests calling supervise) keeps no spare.
 _enabled = False
+# Set by `discard` (the worker shuts down): no spare is started from then on.
+_closed = False
 
 
 def command(settings: Settings) -> list[str]:
-    """The command line of a spare: `worker.train_child` in it, as `ps` shows every one."""
-    return [sys.executable, "-m", "worker.train_child", "--spare", str(settings.data_dir)]
+    """The command line of a spare: `worker.train_child` in it, as `ps` shows every one, and
+    this worker's pid, for the spare to check that it was not orphaned before it could arm its
+    death signal."""
+    return [
+        sys.executable,
+        "-m",
+        "worker.train_child",
+        "--spare",
+        str(settings.data_dir),
+        "--parent",
+        str(os.getpid()),
+    ]
 
 
 def enable(settings: Settings) -> None:
     """The worker is ready: keep a spare from now on (unless WARM_START is off), starting now."""
-    global _enabled
-    _enabled = settings.warm_start
+    global _enabled, _closed
+    _enabled, _closed = settings.warm_start, False
     prepare(settings)
 
 
@@ -47,10 +60,15 @@ def prepare(settings: Settings) -> None:
     if not (_enabled and settings.warm_start):
         return
     with _lock:
-        if _spare is not None and _spare.poll() is None:
+        if _closed or (_spare is not None and _spare.poll() is None):
             return
         _spare = spawn.popen(command(settings))
         log.info("spare training process %d started", _spare.pid)
+        # `discard` may have run meanwhile (a shutdown as a job ended) and found no spare yet: it
+        # sets _closed before it looks, this sets _spare before it looks, so one of the two sees
+        # the other and the new spare does not outlive the worker's shutdown.
+        if _closed:
+            _spare.kill()
 
 
 def take() -> subprocess.Popen[bytes] | None:
@@ -70,6 +88,8 @@ def take() -> subprocess.Popen[bytes] | None:
 def discard() -> None:
     """Kill the waiting spare (the worker shuts down). Safe in a signal handler: no lock, no
     logging; a spare holds no job, so SIGKILL loses nothing."""
+    global _closed
+    _closed = True
     spare = _spare
     if spare is not None and spare.poll() is None:
         spare.kill()

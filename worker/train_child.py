@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         help="start ahead of the job: import torch, read DATA_DIR's datasets, then wait for the "
         "order on stdin",
     )
+    parser.add_argument(
+        "--parent", type=int, help="the worker's pid (a spare's): exit if it is gone already"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         # hand back; and it dies with the worker like any training process.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         name_process(b"crs-spare")
-        die_with_parent(os.getppid())
+        die_with_parent(args.parent or os.getppid())
         warm_up(args.spare)
     text = sys.stdin.read()
     if not text.strip():

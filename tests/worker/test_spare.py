@@ -74,3 +74,27 @@ def test_next_job_trains_in_the_spare_and_a_new_spare_follows(
     assert second is not None and second.pid != first.pid and pid_alive(second.pid)
     spare.discard()
     wait_for(lambda: second.poll() is not None, timeout=10, what="the spare to be killed")
+
+
+def test_spare_orphaned_before_it_armed_its_death_signal_exits(cifar_dir: Path) -> None:
+    # --parent names another process than its parent, as when the worker died before the
+    # spare's prctl and the spare was re-parented: it must not wait on as an orphan.
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.train_child", "--spare", str(cifar_dir), "--parent", "1"],
+        input=b"",
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert b"is gone; not training" in done.stderr
+    assert b"spare ready" not in done.stderr  # it left before the slow part
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_spare_starts_once_the_worker_shuts_down(settings: Settings, spares: None) -> None:
+    first = spare._spare
+    assert first is not None
+    spare.discard()  # the shutdown signal's handler
+    wait_for(lambda: first.poll() is not None, timeout=10, what="the spare to be killed")
+    spare.prepare(settings)  # a job that ended just then, in its pool thread
+    assert spare._spare is first  # none started after the shutdown
