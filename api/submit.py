@@ -24,6 +24,7 @@ from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
+from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
 from core.store.tables import Job, JobStatus, Owner
@@ -72,8 +73,13 @@ def _submit(
     idempotency_key: str | None,
     rerun_of: uuid.UUID | None,
 ) -> tuple[Job, bool]:
-    with sessions() as session:
-        job, created = _accept(session, settings, owner, request, idempotency_key, rerun_of)
+    def accept() -> tuple[Job, bool]:
+        with sessions() as session:
+            return _accept(session, settings, owner, request, idempotency_key, rerun_of)
+
+    # The insert may meet a worker's claim of the same owner's jobs in the other lock order
+    # (a rerun of a job being claimed, for one): PostgreSQL ends one of the two.
+    job, created = retry_conflicts(accept, what="job submission")
     if created:
         try:
             send_job(job.id, producer=queue, store=_mark_or_leave(sessions))

@@ -22,6 +22,7 @@ from api.schemas.sweeps import SweepRequest
 from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread
 from core.dispatch import BrokerUnavailable, in_new_session
 from core.settings import Settings
+from core.store.db import retry_conflicts
 from core.store.jobs import delete_unsent_job, mark_all_enqueued
 from core.store.sweeps import NewChild, create_sweep
 from core.store.tables import Owner, Sweep
@@ -58,6 +59,26 @@ def _submit(
     idempotency_key: str | None,
 ) -> tuple[Sweep, bool]:
     children, varying = children_of(request, settings)
+    sweep, ids, created = retry_conflicts(
+        partial(_accept, sessions, settings, owner, request, idempotency_key, children, varying),
+        what="sweep submission",
+    )
+    if created:
+        _send_all(sessions, queue, ids)
+        log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))
+    return sweep, created
+
+
+def _accept(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    owner: Owner,
+    request: SweepRequest,
+    idempotency_key: str | None,
+    children: list[Child],
+    varying: list[str],
+) -> tuple[Sweep, list[uuid.UUID], bool]:
+    """Validate every child and commit the sweep with its jobs in one transaction."""
     with sessions() as session:
         new = [_validated(session, settings, owner, child, varying) for child in children]
         body = request.model_dump(mode="json")
@@ -77,10 +98,7 @@ def _submit(
             request_hash=spec_hash(body),
         )
         session.expunge(sweep)
-    if created:
-        _send_all(sessions, queue, ids)
-        log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))
-    return sweep, created
+    return sweep, ids, created
 
 
 def _send_all(sessions: sessionmaker[Session], queue: JobQueue, ids: list[uuid.UUID]) -> None:

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# because of another one's locks, and running it again is the documented remedy.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+CONFLICT_ATTEMPTS = 4
+
+
+def lock_conflict(error: DBAPIError) -> bool:
+    """Whether the database rolled the transaction back for another transaction's locks."""
+    return getattr(error.orig, "sqlstate", None) in CONFLICT_STATES
+
+
+def retry_conflicts(work: Callable[[], T], *, what: str) -> T:
+    """Run `work` (one whole transaction), again after a short random pause when the database
+    rolled it back for a deadlock or a serialization failure; other errors pass through."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return work()
+        except DBAPIError as error:
+            if not lock_conflict(error) or attempt == CONFLICT_ATTEMPTS:
+                raise
+            log.info("%s: %s; trying again", what, type(error.orig).__name__)
+        time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

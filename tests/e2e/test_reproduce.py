@@ -97,7 +97,7 @@ def test_rerun_with_the_same_seed_gives_the_same_metrics_and_weights_on_the_cpu(
     original = submit(http, epochs=2, seed=5)
     assert http.post(f"/jobs/{original}/rerun", json={"depth": 20}).status_code == 422
     answer = http.post(f"/jobs/{original}/rerun")
-    assert answer.status_code == 201, answer.text
+    assert answer.status_code == 201, answer.text + processes.diagnose()
     rerun = answer.json()
     assert rerun["rerun_of"] == str(original) and rerun["spec"]["seed"] == 5
     jobs = [_succeeded(http, processes, original), _succeeded(http, processes, rerun["id"])]
