@@ -5,14 +5,29 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from testkit.builders import SPEC, TEST_PER_CLASS, TRAIN_PER_CLASS
+from core.store.db import session_scope
+from core.store.keys import create_key
+from core.store.migrate import upgrade
+from testkit.builders import SPEC, TEST_PER_CLASS, TRAIN_PER_CLASS, make_settings, worker_env
 from testkit.cifar_files import write_cifar10
+from testkit.processes import (
+    Proc,
+    Processes,
+    RedisServer,
+    start_api,
+    start_worker,
+    wait_worker_ready,
+)
+from testkit.services import fresh_postgres_database
 
 # The body of POST /jobs for the tiny ResNet-8 job (the API fills in the rest as in SPEC).
 REQUEST = {
@@ -31,6 +46,46 @@ def cifar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def client(base_url: str, key: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30.0)
+
+
+@dataclass
+class Deployment:
+    """The production set-up, running: a client with an API key of owner `e2e`."""
+
+    http: httpx.Client
+    api: Proc
+    worker: Proc
+    processes: Processes
+    data_dir: Path
+    broker_url: str
+
+    def diagnose(self) -> str:
+        return self.processes.diagnose()
+
+
+@contextmanager
+def deployed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[Deployment]:
+    """PostgreSQL (a fresh database), a Redis server of its own (a database index on the shared
+    one is one other tests and benchmarks may pick too), one worker and the API, all started here
+    and stopped before the database is dropped."""
+    processes = Processes(tmp_path_factory.mktemp("e2e-logs"))
+    try:
+        redis_server = RedisServer(processes, tmp_path_factory.mktemp("redis"))
+        redis_server.start()
+        broker = redis_server.url()
+        with fresh_postgres_database() as url:
+            upgrade(url)
+            env = worker_env(make_settings(url, data_dir, broker_url=broker))
+            worker = start_worker(processes, "worker", env)
+            api, base_url = start_api(processes, env)
+            wait_worker_ready(worker)
+            with session_scope(url) as session:
+                _, key = create_key(session=session, owner_name="e2e")
+            with client(base_url, key) as http:
+                yield Deployment(http, api, worker, processes, data_dir, broker)
+            processes.stop_all()
+    finally:
+        processes.stop_all()
 
 
 def submit(http: httpx.Client, **fields: Any) -> uuid.UUID:

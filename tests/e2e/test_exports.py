@@ -17,21 +17,12 @@ import torch
 from PIL import Image
 from safetensors.torch import load
 
-from core.store.db import session_scope
-from core.store.keys import create_key
-from core.store.migrate import upgrade
 from core.trainer import build_model, load_cifar
-from testkit.builders import make_settings, worker_env
 from testkit.processes import (
     Proc,
     Processes,
-    RedisServer,
-    start_api,
-    start_worker,
-    wait_worker_ready,
 )
-from testkit.services import fresh_postgres_database
-from tests.e2e.conftest import client, submit, wait_job
+from tests.e2e.conftest import deployed, submit, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -40,23 +31,8 @@ pytestmark = pytest.mark.slow
 def service(
     tmp_path_factory: pytest.TempPathFactory, cifar_dir: Path
 ) -> Iterator[tuple[httpx.Client, Proc, Processes]]:
-    processes = Processes(tmp_path_factory.mktemp("e2e-logs"))
-    try:
-        redis_server = RedisServer(processes, tmp_path_factory.mktemp("redis"))
-        redis_server.start()
-        with fresh_postgres_database() as url:
-            upgrade(url)
-            env = worker_env(make_settings(url, cifar_dir, broker_url=redis_server.url()))
-            worker = start_worker(processes, "worker", env)
-            api, base_url = start_api(processes, env)
-            wait_worker_ready(worker)
-            with session_scope(url) as session:
-                _, key = create_key(session=session, owner_name="e2e")
-            with client(base_url, key) as http:
-                yield http, api, processes
-            processes.stop_all()
-    finally:
-        processes.stop_all()
+    with deployed(tmp_path_factory, cifar_dir) as running:
+        yield running.http, running.api, running.processes
 
 
 def test_succeeded_job_gives_formats_report_and_predictions(

@@ -6,65 +6,20 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from core.store.db import session_scope
-from core.store.keys import create_key
-from core.store.migrate import upgrade
-from testkit.builders import make_settings, worker_env
-from testkit.processes import (
-    Proc,
-    Processes,
-    RedisServer,
-    start_api,
-    start_worker,
-    wait_for,
-    wait_worker_ready,
-)
-from testkit.services import fresh_postgres_database
-from tests.e2e.conftest import check_trained_job, client, submit, wait_job
+from testkit.processes import Proc, wait_for
+from tests.e2e.conftest import Deployment, check_trained_job, deployed, submit, wait_job
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Deployment:
-    http: httpx.Client
-    worker: Proc
-    processes: Processes
-    data_dir: Path
-    broker_url: str
-
-    def diagnose(self) -> str:
-        return self.processes.diagnose()
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, cifar_dir: Path) -> Iterator[Deployment]:
-    processes = Processes(tmp_path_factory.mktemp("e2e-logs"))
-    try:
-        # A Redis server of this module's own: a database index on the shared one is one other
-        # tests and benchmarks may pick too.
-        redis_server = RedisServer(processes, tmp_path_factory.mktemp("redis"))
-        redis_server.start()
-        broker = redis_server.url()
-        with fresh_postgres_database() as url:
-            upgrade(url)
-            env = worker_env(make_settings(url, cifar_dir, broker_url=broker))
-            worker = start_worker(processes, "worker", env)
-            _, base_url = start_api(processes, env)
-            wait_worker_ready(worker)
-            with session_scope(url) as session:
-                _, key = create_key(session=session, owner_name="e2e")
-            with client(base_url, key) as http:
-                yield Deployment(http, worker, processes, cifar_dir, broker)
-            processes.stop_all()  # before the database is dropped
-    finally:
-        processes.stop_all()
+    with deployed(tmp_path_factory, cifar_dir) as running:
+        yield running
 
 
 def test_job_trains_to_the_accuracy_it_reports(deployment: Deployment) -> None:

@@ -11,15 +11,11 @@ import httpx
 import pytest
 import torch
 
-from core.store.db import session_scope
-from core.store.keys import create_key
-from core.store.migrate import upgrade
 from core.trainer.layers import CLASSIFIER
-from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS, make_settings, worker_env
+from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS
 from testkit.cifar_files import write_cifar10, write_cifar100
-from testkit.processes import Processes, RedisServer, start_api, start_worker, wait_worker_ready
-from testkit.services import fresh_postgres_database
-from tests.e2e.conftest import client, submit, wait_job
+from testkit.processes import Processes
+from tests.e2e.conftest import deployed, submit, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +27,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cl
     data = tmp_path_factory.mktemp("cifar-both")
     write_cifar10(data, train_per_class=TRAIN_PER_CLASS, test_per_class=TEST_PER_CLASS)
     write_cifar100(data, train_per_class=2, test_per_class=1)
-    processes = Processes(tmp_path_factory.mktemp("e2e-logs"))
-    try:
-        redis_server = RedisServer(processes, tmp_path_factory.mktemp("redis"))
-        redis_server.start()
-        with fresh_postgres_database() as url:
-            upgrade(url)
-            env = worker_env(make_settings(url, data, broker_url=redis_server.url()))
-            worker = start_worker(processes, "worker", env)
-            _, base_url = start_api(processes, env)
-            wait_worker_ready(worker)
-            with session_scope(url) as session:
-                _, key = create_key(session=session, owner_name="e2e")
-            with client(base_url, key) as http:
-                yield http, processes
-            processes.stop_all()
-    finally:
-        processes.stop_all()
+    with deployed(tmp_path_factory, data) as running:
+        yield running.http, running.processes
 
 
 def _weights(http: httpx.Client, job_id: object) -> dict[str, torch.Tensor]:
