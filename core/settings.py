@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     # a running job whose heartbeat is older than this is handed to another worker
     lease_timeout_s: float = Field(default=120.0, gt=0)
     checkpoint_interval_s: float = Field(default=600.0, gt=0, description="mid-epoch checkpoints")
+    progress_interval_s: float = Field(
+        default=0.5,
+        ge=0.1,
+        le=3600,
+        description="least seconds between two progress reports of a training job (batch "
+        "counter, speed, ETA); the first of an epoch comes this long after its first batch",
+    )
     reaper_interval_s: float = Field(default=15.0, gt=0)
     shutdown_grace_s: float = Field(default=60.0, gt=0, description="SIGTERM to hand-back")
     device: str = Field(default="auto", description="training device for this worker")

@@ -19,8 +19,6 @@ from core.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-REPORT_EVERY_S = 0.5  # progress reports: at most twice a second (issue 8)
-
 
 def send_webhook(delivery_id: int, countdown: float = 0.0) -> None:
     from worker.app import (
@@ -61,6 +59,7 @@ class ProgressReporter:
         self.job_id = job_id
         self.epochs = epochs
         self.batch_size = batch_size
+        self.interval_s = settings.progress_interval_s  # default: twice a second (issue 8)
         self.epoch_seconds: float | None = None  # wall time of the last whole epoch
         self._epoch = -1
         self._window: tuple[float, int] = (0.0, 0)  # (monotonic time, batches) at the epoch's start
@@ -78,7 +77,7 @@ class ProgressReporter:
                 log.info("job %s: first training step done", self.job_id)
             self._epoch, self._window, self._last = epoch, (now, done), now
             return
-        if now - self._last < REPORT_EVERY_S:
+        if now - self._last < self.interval_s:
             return
         self._last = now
         started, first = self._window

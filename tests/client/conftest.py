@@ -29,16 +29,16 @@ from testkit.processes import (
     wait_worker_ready,
 )
 
-# ResNet-8 on 400 training images at batch 20: 20 batches an epoch, a few seconds each on a
-# shared CPU, long enough for progress events between the epochs.
+# ResNet-8 on 400 training images at batch 10: 40 batches, half a second to a few seconds an
+# epoch, long enough for progress events between the epochs.
 TRAIN_PER_CLASS = 40
 TEST_PER_CLASS = 10
 JOB = {
     "architecture": "resnet",
     "depth": 8,
     "epochs": 3,
-    # Small batches: an epoch lasts past its first progress report (0.5 s after its first
-    # batch) also on an idle machine, so the bar has batches to count.
+    # Small batches: an epoch (40 batches) lasts well past its first progress report (0.1 s
+    # after its first batch here) also on a fast idle machine, so the bar has batches to count.
     "batch_size": 10,
     "learning_rate": 0.05,
     "seed": 3,
@@ -130,6 +130,8 @@ def service() -> Iterator[Service]:
             "OMP_NUM_THREADS": "1",
             "HEARTBEAT_INTERVAL_S": "0.5",
             "REAPER_INTERVAL_S": "1",
+            # An epoch lasts half a second on a fast CPU: report progress well inside it.
+            "PROGRESS_INTERVAL_S": "0.1",
         }
         service = Service(root=root, processes=processes, env=env, key=key)
         worker = start_worker(processes, "worker", env)

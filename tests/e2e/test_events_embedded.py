@@ -60,8 +60,8 @@ def stored_events(http: httpx.Client, job_id: uuid.UUID) -> list[dict[str, objec
 
 def test_stream_started_mid_job_then_reconnected_misses_nothing(local: Local) -> None:
     http = local.http
-    # Batches of 10 (50 an epoch): an epoch outlasts the first progress report (0.5 s after its
-    # first batch) also on an idle machine.
+    # Batches of 10 (50 an epoch): an epoch outlasts the first progress report (0.1 s after its
+    # first batch, testkit's settings) also on a fast idle machine.
     job_id = submit(http, epochs=4, batch_size=10)
     # Started once the job has stored an epoch: those events come first, then the live ones.
     wait_for(

@@ -51,8 +51,8 @@ def reader(service: Service, path: str, **options: Any) -> StreamReader:
 
 def test_log_and_stream_across_worker_sigkill_and_reconnect(service: Service) -> None:
     workers = service.workers("w1", "w2")
-    # Batches of 10: 40 an epoch, so that an epoch lasts past the first progress report (0.5 s
-    # after its first batch) also on an idle machine.
+    # Batches of 10: 40 an epoch, so that an epoch lasts well past the first progress report
+    # (PROGRESS_INTERVAL_S after its first batch) also on a fast idle machine.
     job_id = service.submit(batch_size=10)
     service.wait_job(job_id, lambda job: job.status == JobStatus.running, timeout=60, what="to run")
     path = f"/jobs/{job_id}/events/stream"
