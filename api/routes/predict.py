@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from api.deleted import GONE_EXAMPLE, refuse_if_deleted
 from api.deps import CurrentOwner, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
+from api.json_images import read_plain
 from api.predict import (
     SIDE,
     LoadedModel,
@@ -251,6 +252,9 @@ async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
 
 
 def _arrays(body: bytes, max_images: int) -> tuple[list[str], Any]:
+    images = read_plain(body, max_images)
+    if images is not None:
+        return [f"images.{i}" for i in range(len(images))], images
     try:
         document = json.loads(body)
     except ValueError as error:
