@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from api.schemas.views import JobView, QueuePlace
-from core.estimate import Measurement, estimate_times
+from core.estimate import estimate_times
 from core.store.artifacts import throughput_measurements
 from core.store.queue import queue_snapshot
 from core.store.tables import Job, JobStatus
@@ -39,17 +39,7 @@ def with_queue_place(view: JobView, session: Session, job: Job) -> JobView:
         method="no worker is running a job now, so there is no pace to go by",
     )
     if snapshot.running:
-        measured = [
-            Measurement(
-                device=r.device,
-                architecture=r.architecture,
-                depth=r.depth,
-                batch_size=r.batch_size,
-                precision=r.precision,
-                images_per_second=r.images_per_second,
-            )
-            for r in throughput_measurements(session=session)
-        ]
+        measured = throughput_measurements(session=session)
 
         def job_seconds(spec: dict, epochs: int) -> float | None:
             times = estimate_times({**spec, "epochs": epochs}, measured)

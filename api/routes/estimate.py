@@ -14,7 +14,7 @@ from api.errors import FieldError, error_doc, invalid
 from api.schemas.request import JobRequest, check_limits
 from api.submit import _check_webhook, check_init_from
 from core.architecture import DATASET_CLASSES, parameter_count
-from core.estimate import Measurement, cost, estimate_times
+from core.estimate import cost, estimate_times
 from core.settings import Settings
 from core.store.artifacts import throughput_measurements
 from core.store.tables import Owner
@@ -122,18 +122,7 @@ def _estimate(session: Session, settings: Settings, owner: Owner, request: JobRe
         raise invalid([FieldError.body("webhook_events", "needs a webhook_url to send them to")])
     classes = DATASET_CLASSES[spec["dataset"]]
     figures = cost(spec)
-    rows = throughput_measurements(session=session)
-    measured = [
-        Measurement(
-            device=r.device,
-            architecture=r.architecture,
-            depth=r.depth,
-            batch_size=r.batch_size,
-            precision=r.precision,
-            images_per_second=r.images_per_second,
-        )
-        for r in rows
-    ]
+    measured = throughput_measurements(session=session)
     times = estimate_times(spec, measured)
     if figures["training_flops_per_image"] is None:
         method = NO_FORMULA

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core.estimate import Measurement
 from core.store.lifecycle import LeaseLost
 from core.store.tables import Artifact, Job, Throughput
 from core.store.types import utcnow
@@ -148,11 +149,21 @@ def record_throughput(
     session.commit()
 
 
-def throughput_measurements(*, session: Session) -> list[Throughput]:
-    return list(
-        session.scalars(
-            select(Throughput).order_by(
-                Throughput.device, Throughput.precision, Throughput.architecture, Throughput.depth
-            )
+def throughput_measurements(*, session: Session) -> list[Measurement]:
+    """Every recorded training speed, as core.estimate reads them."""
+    rows = session.scalars(
+        select(Throughput).order_by(
+            Throughput.device, Throughput.precision, Throughput.architecture, Throughput.depth
         )
     )
+    return [
+        Measurement(
+            device=r.device,
+            architecture=r.architecture,
+            depth=r.depth,
+            batch_size=r.batch_size,
+            precision=r.precision,
+            images_per_second=r.images_per_second,
+        )
+        for r in rows
+    ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.estimate import Measurement, estimate_times
+from core.estimate import estimate_times
 from core.settings import Settings
 from core.store import jobs
 from core.store.artifacts import throughput_measurements
@@ -52,19 +52,8 @@ def test_estimate_from_resnet20_predicts_resnet32_and_56(tmp_path: Path) -> None
     settings = make_settings(url, tmp_path)
     _run(settings, 20)
     with session_scope(url) as session:
-        rows = throughput_measurements(session=session)
-    assert [(r.architecture, r.depth) for r in rows] == [("resnet", 20)]
-    measured = [
-        Measurement(
-            device=r.device,
-            architecture=r.architecture,
-            depth=r.depth,
-            batch_size=r.batch_size,
-            precision=r.precision,
-            images_per_second=r.images_per_second,
-        )
-        for r in rows
-    ]
+        measured = throughput_measurements(session=session)
+    assert [(r.architecture, r.depth) for r in measured] == [("resnet", 20)]
     errors = {}
     for depth in (32, 56):
         spec = {

@@ -13,6 +13,7 @@ import onnxruntime
 import pytest
 import torch
 from safetensors.torch import load
+from sqlalchemy import select
 
 from core.settings import Settings
 from core.store import jobs
@@ -22,10 +23,9 @@ from core.store.artifacts import (
     SAFETENSORS,
     artifact_infos,
     load_artifact,
-    throughput_measurements,
 )
 from core.store.db import session_scope
-from core.store.tables import JobStatus
+from core.store.tables import JobStatus, Throughput
 from core.trainer import build_model, evaluate, load_cifar
 from testkit.builders import claim, new_job
 from testkit.builders import train_in_process as train
@@ -50,7 +50,7 @@ def test_succeeded_job_has_every_format_and_a_report(settings: Settings) -> None
             weights_only=True,
         )
         infos = {a.kind: a for a in artifact_infos(session=session, job_id=job_id)}
-        measured = throughput_measurements(session=session)
+        measured = list(session.scalars(select(Throughput)))
     assert set(infos) == {SAFETENSORS, ONNX, REPORT}
 
     tensors = load(_artifact(url, job_id, SAFETENSORS))
