@@ -29,9 +29,21 @@ log = logging.getLogger(__name__)
 ONNX_OPSET = 20
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
-# The bar an export must clear on the test set (issue 11).
+# The bar an export must clear on the test set (issue 11): logits within MAX_ABS_LOGIT_DIFF of
+# PyTorch's while they stay within LOGIT_SCALE in magnitude. Past that the bar grows with them:
+# float32 rounds a logit of 15,000 (a diverged or badly conditioned run) to steps of 0.001-0.002,
+# so a faithful export differs by a few of those; a wrong one by far more.
 MAX_ABS_LOGIT_DIFF = 1e-3
+LOGIT_SCALE = 100.0
 MIN_AGREEMENT = 0.999
+
+
+def allowed_logit_diff(reference: np.ndarray) -> float:
+    """The largest |ONNX - PyTorch| logit difference accepted for these reference logits."""
+    largest = float(np.max(np.abs(reference))) if reference.size else 0.0
+    if not np.isfinite(largest):
+        return MAX_ABS_LOGIT_DIFF
+    return MAX_ABS_LOGIT_DIFF * max(1.0, largest / LOGIT_SCALE)
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,8 @@ def check_onnx(data: bytes, reference: np.ndarray, images: torch.Tensor) -> Onnx
     import onnxruntime
 
     started = time.perf_counter()
-    bar = {"max_abs_logit_diff_allowed": MAX_ABS_LOGIT_DIFF, "min_agreement": MIN_AGREEMENT}
+    allowed = allowed_logit_diff(reference)
+    bar = {"max_abs_logit_diff_allowed": allowed, "min_agreement": MIN_AGREEMENT}
     common = {"onnxruntime_version": onnxruntime.__version__, "opset": ONNX_OPSET, **bar}
     try:
         got = onnx_logits(data, images)
@@ -174,8 +187,8 @@ def check_onnx(data: bytes, reference: np.ndarray, images: torch.Tensor) -> Onnx
         diff = float(np.max(np.abs(got.astype(np.float64) - reference)))
         agreement = float(np.mean(got.argmax(1) == reference.argmax(1)))
     problems = []
-    if not diff < MAX_ABS_LOGIT_DIFF:
-        problems.append(f"max |logit difference| {diff:.3g} is not below {MAX_ABS_LOGIT_DIFF}")
+    if not diff < allowed:
+        problems.append(f"max |logit difference| {diff:.3g} is not below {allowed:.3g}")
     if agreement < MIN_AGREEMENT:
         problems.append(
             f"top-1 classes agree on {agreement:.4%} of images, under {MIN_AGREEMENT:%}"
