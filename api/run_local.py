@@ -1,20 +1,23 @@
-"""`make run`: the API and one worker on this machine, with one command.
+"""`make run`: the API, one training worker and one webhook worker on this machine, with one
+command.
 
 Applies the migrations, makes sure an API key for the owner `local` exists (kept in
-`var/local-api-key`, mode 0600), prints where things are, then runs uvicorn and a Celery worker
-as child processes until Ctrl-C (or SIGTERM), which stops both. A worker that exits on its own
-is started again, after a pause that doubles with each quick exit (logged), while the API stays
-up; the new worker, under the same node name, takes the dead one's running job back at once
-(worker/recovery.py). If the API dies, the worker is stopped too and the exit status is
-non-zero. The settings are the usual ones: embedded
-defaults (SQLite, kombu's filesystem broker, datasets in var/data), or DATABASE_URL, BROKER_URL
-and DATA_DIR pointing at PostgreSQL, Redis and a shared folder.
+`var/local-api-key`, mode 0600), prints where things are, then runs uvicorn and the two Celery
+workers as child processes until Ctrl-C (or SIGTERM), which stops them all. A worker that exits
+on its own is started again, after a pause that doubles with each quick exit (logged), while
+the API stays up; a new training worker, under the same node name, takes the dead one's running
+job back at once (worker/recovery.py). If the API dies, the workers are stopped too and the
+exit status is non-zero. The webhook worker (queue `webhooks`, no torch) sends the webhook
+deliveries, which the training worker's pool thread, busy with its job, could not. The settings
+are the usual ones: embedded defaults (SQLite, kombu's filesystem broker, datasets in var/data),
+or DATABASE_URL, BROKER_URL and DATA_DIR pointing at PostgreSQL, Redis and a shared folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import ctypes
 import logging
 import os
@@ -32,7 +35,7 @@ from types import FrameType
 from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import make_url
 
-from core.broker import CELERY_WORKER_ARGS
+from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import VAR_DIR, Settings, get_settings
 from core.store.db import session_scope
 from core.store.keys import authenticate, create_key
@@ -84,7 +87,7 @@ def banner(settings: Settings, url: str, key: str) -> str:
             f"  broker:   {maybe_sanitize_url(settings.broker_url)}",
             f"  datasets: {settings.data_dir}",
             f"  try:      {example}",
-            "Ctrl-C stops the API and the worker.",
+            "Ctrl-C stops the API and the workers.",
         ]
     )
 
@@ -99,20 +102,13 @@ def _die_with_this_process() -> None:
 
 def commands(host: str, port: int) -> dict[str, list[str]]:
     python = sys.executable
+    # One machine, no peers: the workers skip the start-up exchange with other workers.
+    celery = [python, "-m", "celery"]
+    alone = ["--loglevel=INFO", "--without-gossip", "--without-mingle"]
     return {
         "api": [python, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port)],
-        "worker": [
-            python,
-            "-m",
-            "celery",
-            *CELERY_WORKER_ARGS,
-            "-n",
-            "local@%h",
-            "--loglevel=INFO",
-            # One worker, no peers: skip the start-up exchange with other workers.
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        "worker": [*celery, *CELERY_WORKER_ARGS, "-n", "local@%h", *alone],
+        "webhook worker": [*celery, *WEBHOOK_WORKER_ARGS, "-n", "local-webhooks@%h", *alone],
     }
 
 
@@ -154,10 +150,10 @@ def supervise(
     """Wait until `stop` is set (None) or a child that is not restarted exits (its name).
 
     A child named in `restart` is started again by its function when it exits, after a pause
-    from `backoff`; `stop` ends the wait also during the pause.
+    from its own copy of `backoff`; `stop` ends the wait also during the pause.
     """
     restart = restart or {}
-    backoff = backoff or Backoff()
+    backoffs = {name: copy.copy(backoff) if backoff else Backoff() for name in restart}
     started = {name: time.monotonic() for name in children}
     while not stop.wait(0.2):
         for name, child in children.items():
@@ -168,7 +164,7 @@ def supervise(
                 return name
             if stop.is_set():  # Ctrl-C reaches the worker too; it exits as it should
                 return None
-            pause = backoff.pause(time.monotonic() - started[name])
+            pause = backoffs[name].pause(time.monotonic() - started[name])
             log.warning("the %s exited with status %s; starting another in %g s", name, code, pause)
             if stop.wait(pause):
                 return None
@@ -240,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.2)
 
     # A local run is a small deployment: a lost worker is replaced, the API stays up.
-    died = supervise(children, stop, restart={"worker": partial(start, "worker")})
+    workers = [name for name in programs if name != "api"]
+    died = supervise(children, stop, restart={name: partial(start, name) for name in workers})
     if died is not None:
         log.error("the %s exited with status %s; stopping", died, children[died].returncode)
     if signals[:1] == [signal.SIGINT]:

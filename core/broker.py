@@ -12,21 +12,20 @@ from core.settings import Settings
 
 TRAIN_TASK = "worker.train_job"  # sent by name, so the API never imports the worker
 TRAIN_QUEUE = "training"
-# Webhook deliveries (issue 8): a queue of their own, so a slow receiver never holds up training.
+# Webhook deliveries (issue 8): a queue of their own, consumed by workers of their own, so a slow
+# receiver never holds up training and a long training never holds up a delivery (a training
+# worker's pool threads are all taken by its jobs).
 WEBHOOK_TASK = "worker.deliver_webhook"
 WEBHOOK_QUEUE = "webhooks"
-# How every worker runs (`celery ...` or `python -m celery ...`), one per GPU. `make run`, the
-# tests and the compose file (checked by tests/deploy) all use these.
-CELERY_WORKER_ARGS = (
-    "-A",
-    "worker.app",
-    "worker",
-    # Threads: each job runs in its own training process, the pool thread only waits for it;
-    # as many threads as JOBS_PER_GPU (`worker_concurrency`, set by worker.app).
-    "--pool=threads",
-    "-Q",
-    f"{TRAIN_QUEUE},{WEBHOOK_QUEUE}",
-)
+WEBHOOK_THREADS = 8  # deliveries one webhook worker makes at once, each bounded by its timeout
+# How every worker runs (`celery ...` or `python -m celery ...`). `make run`, the tests and the
+# compose file (checked by tests/deploy) all use these.
+_CELERY_WORKER = ("-A", "worker.app", "worker", "--pool=threads")
+# One per GPU. Threads: each job runs in its own training process, the pool thread only waits
+# for it; as many threads as JOBS_PER_GPU (`worker_concurrency`, set by worker.app).
+CELERY_WORKER_ARGS = (*_CELERY_WORKER, "-Q", TRAIN_QUEUE)
+# One or more per deployment, without torch: HTTP requests to the receivers.
+WEBHOOK_WORKER_ARGS = (*_CELERY_WORKER, "-Q", WEBHOOK_QUEUE, f"--concurrency={WEBHOOK_THREADS}")
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

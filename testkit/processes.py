@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from core.broker import CELERY_WORKER_ARGS
+from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -397,16 +397,18 @@ def start_worker(
     env: Mapping[str, str],
     *,
     ulimit: str | None = None,
+    webhooks: bool = False,
 ) -> Proc:
-    """`celery -A worker.app worker` as production runs it (core.broker.CELERY_WORKER_ARGS): the
-    threads pool, JOBS_PER_GPU jobs (default one), queues `training` and `webhooks`.
+    """`celery -A worker.app worker` as production runs it: a training worker
+    (core.broker.CELERY_WORKER_ARGS: the threads pool, JOBS_PER_GPU jobs, queue `training`), or
+    with `webhooks` a webhook worker (WEBHOOK_WORKER_ARGS, queue `webhooks`).
 
     `ulimit`, e.g. "-t 12", is applied by a shell that then execs the worker, so the limit holds
     for the worker and the training children it starts, and the worker's pid is the shell's.
     """
     argv = [
         str(VENV_BIN / "celery"),
-        *CELERY_WORKER_ARGS,
+        *(WEBHOOK_WORKER_ARGS if webhooks else CELERY_WORKER_ARGS),
         "-n",
         f"{name}@%h",
         "--loglevel=INFO",

@@ -1,4 +1,7 @@
-"""Celery worker signals: start the reaper when the worker is ready, stop training on shutdown."""
+"""Celery worker signals: start the reaper when the worker is ready, stop training on shutdown.
+
+A webhook worker (`-Q webhooks`, core.broker.WEBHOOK_WORKER_ARGS) trains nothing: it only
+publishes what it commits; the training workers' reapers send the deliveries it left pending."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutting_down
 
+from core.broker import TRAIN_QUEUE
 from core.settings import get_settings
 from worker import dispatch, live, recovery, spare, supervisor
 from worker.reaper import Reaper
@@ -17,11 +21,21 @@ log = logging.getLogger(__name__)
 _reaper: Reaper | None = None
 
 
+def _trains(consumer: Any) -> bool:
+    """Whether this worker consumes the training queue (`-Q`)."""
+    try:
+        return TRAIN_QUEUE in consumer.app.amqp.queues.consume_from
+    except AttributeError:  # no consumer given: a worker as Celery starts it by default
+        return True
+
+
 # Connected before `start_reaper`, so it runs first: the jobs of this worker's dead earlier
 # self are sent again before anything else (the task uses the id made here for its claims).
 @worker_ready.connect
 def take_back_jobs(sender: Any = None, **_: Any) -> None:
     """Super fetch: the running jobs of a dead worker with this node name, at once."""
+    if not _trains(sender):
+        return
     settings = get_settings()
     node = str(getattr(sender, "hostname", None) or "worker")
     me, may_recover = recovery.take_node(settings, node)
@@ -41,11 +55,14 @@ def take_back_jobs(sender: Any = None, **_: Any) -> None:
 
 
 @worker_ready.connect
-def start_reaper(**_: Any) -> None:
+def start_reaper(sender: Any = None, **_: Any) -> None:
     global _reaper
     settings = get_settings()
-    supervisor.mark_idle()
     live.install(settings)  # events published and webhooks sent after each commit
+    if not _trains(sender):
+        log.info("webhook worker: delivers webhooks, trains nothing")
+        return
+    supervisor.mark_idle()
 
     def send(job_id: uuid.UUID) -> None:
         dispatch.send(job_id, settings=settings)

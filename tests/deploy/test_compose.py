@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from core.broker import CELERY_WORKER_ARGS
+from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_COMMAND = ["celery", *CELERY_WORKER_ARGS]
+WEBHOOK_WORKER_COMMAND = ["celery", *WEBHOOK_WORKER_ARGS]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def _expand(value: str, env: dict[str, str] = SECRETS) -> str:
 
 
 def test_compose_has_database_broker_api_and_worker(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "api", "worker"}
+    assert set(compose["services"]) == {"postgres", "redis", "api", "worker", "webhooks"}
 
 
 def test_compose_api_migrates_then_serves_the_app(compose: dict[str, Any]) -> None:
@@ -98,12 +99,26 @@ def test_compose_worker_runs_the_thread_pool_worker_on_the_training_queue(
     worker = compose["services"]["worker"]
     command = shlex.split(_command(worker))
     # CELERY_WORKER_ARGS as written out: pool threads (JOBS_PER_GPU of them, set by worker.app
-    # through worker_concurrency), the training and webhook queues; no fixed --concurrency.
+    # through worker_concurrency), the training queue only; no fixed --concurrency.
     assert command[: len(WORKER_COMMAND)] == WORKER_COMMAND
-    assert "--pool=threads" in command and "-Q" in command
+    assert command[command.index("-Q") + 1] == "training"
     assert not any(arg.startswith(("--concurrency", "-c")) for arg in command)
     # The workers claim jobs only once the API (hence the migrations) is up.
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"
+
+
+def test_compose_webhook_worker_sends_deliveries_without_a_gpu(compose: dict[str, Any]) -> None:
+    webhooks = compose["services"]["webhooks"]
+    command = shlex.split(_command(webhooks))
+    # WEBHOOK_WORKER_ARGS as written out: the webhooks queue only, its own threads.
+    assert command[: len(WEBHOOK_WORKER_COMMAND)] == WEBHOOK_WORKER_COMMAND
+    assert command[command.index("-Q") + 1] == "webhooks"
+    assert "deploy" not in webhooks  # no GPU reservation
+    assert webhooks["image"] == compose["services"]["worker"]["image"]
+    assert webhooks["depends_on"]["api"]["condition"] == "service_healthy"
+    assert webhooks["restart"] == "unless-stopped"
+    grace = float(webhooks["stop_grace_period"].removesuffix("s"))
+    assert grace > Settings.model_fields["webhook_timeout_s"].default
 
 
 def test_compose_worker_reserves_one_gpu(compose: dict[str, Any]) -> None:
@@ -127,8 +142,8 @@ CUDA_MPS_ENV = ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY")
 def test_compose_environment_names_settings_fields(compose: dict[str, Any]) -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert not fields & set(CUDA_MPS_ENV)
-    allowed = {"api": set(), "worker": set(CUDA_MPS_ENV)}
-    for name in ("api", "worker"):
+    allowed = {"api": set(), "worker": set(CUDA_MPS_ENV), "webhooks": set()}
+    for name in ("api", "worker", "webhooks"):
         env = _env(compose["services"][name])
         assert {"DATABASE_URL", "BROKER_URL", "DATA_DIR"} <= set(env)
         others = set(env) - fields
@@ -152,7 +167,7 @@ def test_compose_worker_passes_jobs_per_gpu_through_with_default_one(
 def test_compose_urls_point_at_the_database_and_broker_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     postgres = {k: _expand(v) for k, v in _env(services["postgres"]).items()}
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "webhooks"):
         env = {k: _expand(v) for k, v in _env(services[name]).items()}
         database = urlsplit(env["DATABASE_URL"])
         assert database.scheme == "postgresql"
@@ -339,6 +354,7 @@ def test_compose_publishes_only_the_api_and_only_on_localhost(compose: dict[str,
         "redis": [],
         "api": ["127.0.0.1:${API_PORT:-8000}:8000"],
         "worker": [],
+        "webhooks": [],
     }
     host, port, container = _expand(published["api"][0]).split(":")
     assert (host, port, container) == ("127.0.0.1", "8000", "8000")

@@ -1,8 +1,10 @@
 """`make run` (`python -m api.run_local`) on a fresh machine's embedded defaults: SQLite and the
-filesystem broker under var/, one worker, and the key it prints; HTTP only, then Ctrl-C."""
+filesystem broker under var/, a training and a webhook worker, and the key it prints; HTTP only,
+then Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +29,7 @@ from testkit.processes import (
     service_env,
     wait_for,
 )
+from testkit.receiver import receiving
 from tests.e2e.conftest import check_trained_job, client, submit, wait_job
 
 pytestmark = pytest.mark.slow
@@ -41,7 +44,7 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         started.stop_all()
 
 
-def _start(processes: Processes, home: Path) -> tuple[Proc, str, str]:
+def _start(processes: Processes, home: Path, **settings: str) -> tuple[Proc, str, str]:
     """Start `python -m api.run_local` in `home`; its process, base URL and printed key."""
     # The defaults, not this machine's settings: no DATABASE_URL, BROKER_URL, DATA_DIR, ...
     env = {
@@ -50,7 +53,7 @@ def _start(processes: Processes, home: Path) -> tuple[Proc, str, str]:
         if name.lower() not in Settings.model_fields
     }
     # No network in tests: the generated files are already in var/data.
-    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu")
+    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu", **settings)
     port = free_port()
     proc = processes.start(
         "make-run",
@@ -70,6 +73,15 @@ def _start(processes: Processes, home: Path) -> tuple[Proc, str, str]:
     return proc, f"http://127.0.0.1:{port}", found[1]
 
 
+def workers(run_pid: int, queue: str) -> list[int]:
+    """`make run`'s Celery workers consuming `queue` (`training` or `webhooks`)."""
+    return [
+        pid
+        for pid in children(run_pid)
+        if "celery" in cmdline(pid) and f" -Q {queue} " in f"{cmdline(pid)} "
+    ]
+
+
 @pytest.fixture
 def home(tmp_path: Path, cifar_dir: Path) -> Path:
     """A fresh working directory whose var/data already holds the CIFAR-10 files."""
@@ -79,7 +91,10 @@ def home(tmp_path: Path, cifar_dir: Path) -> Path:
 
 
 def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: Path) -> None:
-    run, base_url, key = _start(processes, home)
+    # A receiver on this machine over HTTP: allowed for this run only.
+    run, base_url, key = _start(
+        processes, home, ALLOW_PRIVATE_WEBHOOKS="true", ALLOW_HTTP_WEBHOOKS="true"
+    )
     key_file = home / "var" / "local-api-key"
     assert key_file.read_text().strip() == key
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -88,10 +103,21 @@ def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: P
     assert any("uvicorn" in cmdline(pid) for pid in started)
     assert any("celery" in cmdline(pid) for pid in started)
 
-    with client(base_url, key) as http:
-        job_id = submit(http)
+    assert len(workers(run.pid, "training")) == len(workers(run.pid, "webhooks")) == 1
+
+    with client(base_url, key) as http, receiving([200]) as receiver:
+        job_id = submit(http, webhook_url=receiver.url)
         job = wait_job(http, job_id, diagnose=processes.diagnose)
         check_trained_job(http, job_id, job, home / "var" / "data")
+        # The final status, sent by the webhook worker through the filesystem broker.
+        wait_for(
+            lambda: receiver.requests or None,
+            timeout=30,
+            what="the webhook of the final status",
+            diagnose=processes.diagnose,
+        )
+        [(_, body)] = receiver.requests
+        assert json.loads(body)["data"]["status"] == "succeeded"
 
     # Ctrl-C in a terminal signals the whole foreground process group.
     os.killpg(run.pid, signal.SIGINT)
@@ -99,13 +125,14 @@ def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: P
     assert not [pid for pid in started if pid_alive(pid)]
 
 
-def test_make_run_stops_worker_and_fails_when_api_dies(processes: Processes, home: Path) -> None:
+def test_make_run_stops_workers_and_fails_when_api_dies(processes: Processes, home: Path) -> None:
     run, _, _ = _start(processes, home)
     [api] = [pid for pid in children(run.pid) if "uvicorn" in cmdline(pid)]
-    [worker] = [pid for pid in children(run.pid) if "celery" in cmdline(pid)]
+    [worker] = workers(run.pid, "training")
+    [webhook_worker] = workers(run.pid, "webhooks")
     os.kill(api, signal.SIGKILL)
     assert run.wait(timeout=60) == 1, run.output()
-    assert not pid_alive(worker)
+    assert not pid_alive(worker) and not pid_alive(webhook_worker)
     assert "the api exited" in run.log.read_text()
 
 
@@ -113,7 +140,7 @@ def test_make_run_restarts_dead_worker_keeps_api_up_and_resumes_job(
     processes: Processes, home: Path
 ) -> None:
     run, base_url, key = _start(processes, home)
-    [worker] = [pid for pid in children(run.pid) if "celery" in cmdline(pid)]
+    [worker] = workers(run.pid, "training")
     with client(base_url, key) as http:
         job_id = submit(http, epochs=3)
         wait_job(http, job_id, ("running",), diagnose=processes.diagnose)
@@ -124,10 +151,8 @@ def test_make_run_restarts_dead_worker_keeps_api_up_and_resumes_job(
             lambda: (
                 [
                     pid
-                    for pid in children(run.pid)
-                    if "celery" in cmdline(pid)
-                    and pid != worker
-                    and http.get("/healthz").is_success
+                    for pid in workers(run.pid, "training")
+                    if pid != worker and http.get("/healthz").is_success
                 ]
                 or None
             ),

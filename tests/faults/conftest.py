@@ -100,6 +100,12 @@ class Service:
     ) -> Proc:
         return self.workers(name, api=api, ulimit=ulimit, **settings)[name]
 
+    def webhook_worker(self, name: str = "webhooks", **settings: str) -> Proc:
+        """A webhook worker (queue `webhooks` only), as a deployment runs one beside the GPUs'."""
+        proc = start_worker(self.processes, name, {**self.env, **settings}, webhooks=True)
+        wait_worker_ready(proc)
+        return proc
+
     def api(self, **settings: str) -> str:
         _, self.base_url = start_api(self.processes, {**self.env, **settings})
         return self.base_url

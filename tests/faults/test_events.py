@@ -8,16 +8,15 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from core.store.tables import JobStatus
-from testkit.processes import free_port, service_env, wait_for
+from testkit.processes import service_env, wait_for
+from testkit.receiver import receiving
 from tests.faults.conftest import SPEC, Service, log_lines, worker_named
 from tests.sse_reader import StreamReader
 
@@ -149,33 +148,6 @@ def test_cancel_and_failure_logged_and_streamed_to_owner(service: Service) -> No
     ]
 
 
-class Receiver(ThreadingHTTPServer):
-    """A webhook receiver on 127.0.0.1 answering the given status codes in turn."""
-
-    def __init__(self, answers: list[int]) -> None:
-        self.answers = answers
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        super().__init__(("127.0.0.1", free_port()), _Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/crs"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        answers = self.server.answers
-        self.send_response(answers[min(len(self.server.requests), len(answers)) - 1])
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> None:
     settings = {
         "ALLOW_PRIVATE_WEBHOOKS": "true",
@@ -184,9 +156,8 @@ def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> Non
     }
     service.api(**settings)
     service.worker("w1", **settings)
-    receiver = Receiver([500, 500, 200])
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
+    service.webhook_worker(**settings)
+    with receiving([500, 500, 200]) as receiver:
         job_id = service.submit(epochs=1, webhook_url=receiver.url)
         wait_for(
             lambda: len(receiver.requests) >= 3,
@@ -194,9 +165,6 @@ def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> Non
             what="three webhook deliveries",
             diagnose=service.processes.diagnose,
         )
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
     assert len(receiver.requests) == 3
 
     # The owner's secret, as the command prints it on its last line.
@@ -241,3 +209,42 @@ def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> Non
     )
     assert rotated != secret and rotated.startswith("whsec_")
     assert SPEC["epochs"] == 3
+
+
+def test_webhooks_arrive_while_the_only_training_slot_trains(service: Service) -> None:
+    # JOBS_PER_GPU=1: the training worker's one pool thread waits for the job for its whole run;
+    # the deliveries of its `queued` and `running` events must not wait for the job's end.
+    settings = {"ALLOW_PRIVATE_WEBHOOKS": "true", "ALLOW_HTTP_WEBHOOKS": "true"}
+    service.api(**settings)
+    service.worker("w1", JOBS_PER_GPU="1", **settings)
+    service.webhook_worker(**settings)
+    with receiving([200]) as receiver:
+        job_id = service.submit(
+            epochs=200, batch_size=10, webhook_url=receiver.url, webhook_events=["status"]
+        )
+
+        def statuses() -> list[str]:
+            return [json.loads(body)["data"]["status"] for _, body in list(receiver.requests)]
+
+        wait_for(
+            lambda: "running" in statuses(),
+            timeout=60,
+            what="the `running` webhook while the job trains",
+            diagnose=service.processes.diagnose,
+        )
+        with service.client() as http:
+            job = http.get(f"/jobs/{job_id}").json()
+        assert job["status"] == "running", job
+        # Deliveries run side by side and may arrive in any order; the event ids order them.
+        bodies = sorted(
+            (json.loads(body) for _, body in list(receiver.requests)), key=lambda b: b["id"]
+        )
+        assert [b["data"]["status"] for b in bodies][:2] == ["queued", "running"]
+        with service.client() as http:
+            assert http.post(f"/jobs/{job_id}/cancel").status_code == 202
+        wait_for(
+            lambda: "cancelled" in statuses(),
+            timeout=60,
+            what="the `cancelled` webhook",
+            diagnose=service.processes.diagnose,
+        )
