@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from core.store.errors import (
+    ComputeBudgetExceeded,
     IdempotencyConflict,
     JobNotFound,
     JobStateConflict,
@@ -171,6 +172,9 @@ async def _store(_request: Request, error: Exception) -> JSONResponse:
         return error_response(ApiError(404, "not_found", str(error)))
     if isinstance(error, JobStateConflict):
         return error_response(ApiError(409, "conflict", str(error)))
+    if isinstance(error, ComputeBudgetExceeded):
+        retry = {"Retry-After": str(error.retry_after_s)}
+        return error_response(ApiError(429, "compute_budget_exceeded", str(error), headers=retry))
     if isinstance(error, QuotaExceeded):
         retry = {"Retry-After": str(error.retry_after_s)}
         return error_response(ApiError(429, "quota_exceeded", str(error), headers=retry))

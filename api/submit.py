@@ -114,6 +114,7 @@ def _accept(
         spec=spec,
         max_queued=settings.max_queued_per_owner,
         max_stored_bytes=settings.storage_quota_bytes,
+        compute_budget=settings.compute_budget_flops,
         init_from_id=init_from_id,
         idempotency_key=idempotency_key,
         request_hash=spec_hash(spec),

@@ -94,6 +94,7 @@ def _accept(
             priority=request.priority,
             max_parallel=request.max_parallel,
             max_stored_bytes=settings.storage_quota_bytes,
+            compute_budget=settings.compute_budget_flops,
             idempotency_key=idempotency_key,
             request_hash=spec_hash(body),
         )

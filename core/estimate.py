@@ -50,6 +50,16 @@ def cost(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def training_work(spec: dict[str, Any], epochs: int | None = None) -> float:
+    """Training FLOPs of `epochs` (default: all of the job's) over the real dataset: what a
+    compute budget counts. 0 for an architecture without a formula."""
+    classes = DATASET_CLASSES.get(spec.get("dataset", "cifar10"), 10)
+    flops = training_flops(spec["architecture"], spec["depth"], classes, spec.get("shortcut", "A"))
+    train_images, _ = DATASET_IMAGES.get(spec.get("dataset", "cifar10"), (50_000, 10_000))
+    left = spec["epochs"] if epochs is None else max(epochs, 0)
+    return float(flops or 0) * train_images * left
+
+
 def estimate_times(
     spec: dict[str, Any],
     measurements: list[Measurement],

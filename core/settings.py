@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     max_queued_per_owner: int = Field(default=100, ge=1)  # a sweep counts as one
     max_sweep_children: int = Field(default=256, ge=1)  # jobs one POST /sweeps may create
     max_running_per_owner: int = Field(default=8, ge=1)
+    compute_budget_flops: float = Field(
+        default=0.0,
+        ge=0,
+        description="training FLOPs (epochs left x training images x FLOPs per image) one "
+        "owner's queued and running jobs may hold together; a submission past it gets 429 "
+        "saying how much is in use; 0: no budget (ResNet-56 for 164 epochs is about 6.2e15)",
+    )
     warm_start: bool = Field(
         default=True,
         description="keep the next training process started (torch imported, datasets read) "

@@ -44,7 +44,8 @@ CREATE: Responses = {
         "depth: must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got 55",
     ),
     429: error_doc(
-        "too many of your jobs are queued; see Retry-After",
+        "too many of your jobs are queued, or (code `compute_budget_exceeded`) your queued and "
+        "running jobs would hold more training FLOPs than COMPUTE_BUDGET_FLOPS; see Retry-After",
         "quota_exceeded",
         "owner has 100 queued jobs, the most allowed; wait for some to start",
     ),

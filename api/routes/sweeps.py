@@ -132,7 +132,12 @@ def _references(sweep: Sweep) -> tuple[str, ...]:
             "validation_error",
             'depth: child {"depth": 21}: depth must be 6n+2 ...',
         ),
-        429: error_doc("too many of your jobs or sweeps are queued", "quota_exceeded", "..."),
+        429: error_doc(
+            "too many of your jobs or sweeps are queued, or (code `compute_budget_exceeded`) "
+            "the children would take your queued and running work past COMPUTE_BUDGET_FLOPS",
+            "quota_exceeded",
+            "...",
+        ),
     },
 )
 async def create(

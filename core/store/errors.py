@@ -23,6 +23,15 @@ class QuotaExceeded(StoreError):
         self.retry_after_s = retry_after_s
 
 
+class ComputeBudgetExceeded(QuotaExceeded):
+    """The owner's queued and running work plus a submission exceeds the compute budget (429)."""
+
+    def __init__(self, message: str, used_flops: float, budget_flops: float) -> None:
+        super().__init__(message, retry_after_s=300)
+        self.used_flops = used_flops
+        self.budget_flops = budget_flops
+
+
 class StorageQuotaExceeded(StoreError):
     """The owner's stored files (weights, checkpoints, ...) exceed the storage quota (HTTP 409)."""
 

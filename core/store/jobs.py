@@ -11,6 +11,8 @@ from sqlalchemy import bindparam, delete, distinct, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.estimate import training_work
+from core.store.budget import check_compute_budget
 from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
 from core.store.events import record_status, record_warning
 from core.store.storage import check_storage_quota
@@ -36,6 +38,7 @@ def create_job(
     spec: dict[str, Any],
     max_queued: int,
     max_stored_bytes: int | None = None,
+    compute_budget: float = 0.0,
     init_from_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
@@ -57,6 +60,8 @@ def create_job(
         owner_id=owner_id,
         max_queued=max_queued,
         max_stored_bytes=max_stored_bytes,
+        compute_budget=compute_budget,
+        adding=[spec],
     )
     job = Job(
         owner_id=owner_id,
@@ -87,10 +92,17 @@ def create_job(
 
 
 def admit(
-    *, session: Session, owner_id: uuid.UUID, max_queued: int, max_stored_bytes: int | None
+    *,
+    session: Session,
+    owner_id: uuid.UUID,
+    max_queued: int,
+    max_stored_bytes: int | None,
+    compute_budget: float = 0.0,
+    adding: list[dict[str, Any]] | None = None,
 ) -> None:
     """Lock the owner's row until the caller's commit (so that the caps hold under concurrent
-    submissions on PostgreSQL), then refuse a submission over the queued or storage cap."""
+    submissions on PostgreSQL), then refuse a submission over the queued or storage cap, or
+    one whose jobs (`adding`, their specs) would take the owner past the compute budget."""
     session.execute(select(Owner.id).where(Owner.id == owner_id).with_for_update())
     if queued_units(session=session, owner_id=owner_id) >= max_queued:
         session.rollback()
@@ -101,6 +113,9 @@ def admit(
         )
     if max_stored_bytes is not None:
         check_storage_quota(session=session, owner_id=owner_id, limit_bytes=max_stored_bytes)
+    if compute_budget > 0:
+        work = sum(training_work(spec) for spec in adding or [])
+        check_compute_budget(session=session, owner_id=owner_id, adding=work, budget=compute_budget)
 
 
 def queued_units(*, session: Session, owner_id: uuid.UUID) -> int:

@@ -46,6 +46,7 @@ def create_sweep(
     priority: int = 0,
     max_parallel: int | None = None,
     max_stored_bytes: int | None = None,
+    compute_budget: float = 0.0,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
 ) -> tuple[Sweep, list[uuid.UUID], bool]:
@@ -63,6 +64,8 @@ def create_sweep(
         owner_id=owner_id,
         max_queued=max_queued,
         max_stored_bytes=max_stored_bytes,
+        compute_budget=compute_budget,
+        adding=[child.spec for child in children],
     )
     sweep = Sweep(
         owner_id=owner_id,
