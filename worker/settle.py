@@ -1,5 +1,6 @@
-"""What the worker's main process does once a job's training process has exited: nothing, a
-send of a job handed back, or the record of a death the process could not write itself."""
+"""What the worker's main process does for a job no training process holds: once its process
+has exited, nothing, a send of a job handed back, or the record of a death the process could not
+write itself; before one started, a hand-back at shutdown or the end of a cancelled job."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from core.store.db import get_sessionmaker
 from core.store.held import job_state
-from core.store.lifecycle import Claim, abandon_job, release_job
+from core.store.lifecycle import Claim, LeaseLost, abandon_job, end_job, heartbeat, release_job
 from core.store.tables import JobStatus
 from worker.child import describe_exit
 from worker.db import store_call
@@ -73,6 +75,38 @@ def hand_back_unstarted(job_id: uuid.UUID, claim: Claim, settings: Settings, sen
     store_call(settings, release, what=f"release job {job_id}")
     log.info("job %s: worker shutting down; handed back before training", job_id)
     send_or_leave(send, job_id)
+
+
+def renew_unstarted(job_id: uuid.UUID, claim: Claim, settings: Settings) -> bool:
+    """Renew the lease of a claimed job that waits to start (for device memory); False once it
+    is lost, or once the job is cancelled, which is then ended here: no training process of its
+    own would see the cancel before it was admitted, maybe hours later."""
+    try:
+        with get_sessionmaker(settings.database_url)() as session:
+            cancelled = heartbeat(session=session, job_id=job_id, lease_id=claim.lease_id)
+    except LeaseLost:
+        return False
+    except DBAPIError as error:
+        log.debug("job %s: lease not renewed (%s); trying again", job_id, error)
+        return True
+    if not cancelled:
+        return True
+
+    def cancel(session: Session) -> None:
+        end_job(
+            session=session,
+            job_id=job_id,
+            lease_id=claim.lease_id,
+            status=JobStatus.cancelled,
+            run_seconds=claim.run_seconds,
+        )
+
+    try:
+        store_call(settings, cancel, what=f"cancel job {job_id}")
+    except LeaseLost:
+        return False
+    log.info("job %s: cancelled while waiting for device memory", job_id)
+    return False
 
 
 def send_or_leave(send: Sender, job_id: uuid.UUID) -> None:

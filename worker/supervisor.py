@@ -25,7 +25,7 @@ from worker.child import (  # noqa: F401  (stop_child, describe_exit: old import
     stop_child,
 )
 from worker.db import store_call
-from worker.settle import Sender, hand_back_unstarted, settle
+from worker.settle import Sender, hand_back_unstarted, renew_unstarted, settle
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +136,14 @@ def supervise(job_id: uuid.UUID, *, settings: Settings, worker: str, send: Sende
     need = job_bytes(claim.spec, capacity=budget.capacity or 0, jobs_per_gpu=settings.jobs_per_gpu)
     if not budget.admit(
         need,
-        keep_waiting=lambda: not shutting_down() and renew(job_id, claim.lease_id, settings),
+        keep_waiting=lambda: not shutting_down() and renew_unstarted(job_id, claim, settings),
         what=f"job {job_id}",
         poll_s=settings.heartbeat_interval_s,
     ):
         if shutting_down():
             hand_back_unstarted(job_id, claim, settings, send)
         else:
-            log.info("job %s: lease lost while waiting for device memory", job_id)
+            log.info("job %s: cancelled or taken while waiting for device memory", job_id)
         return
     try:
         with scratch_folder(claim) as scratch:

@@ -8,14 +8,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
+
+import pytest
 
 from core.settings import Settings
 from core.store import jobs, lifecycle
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
 from testkit.builders import Sent, claim, job_row, new_job, settings_env
-from worker import run_limit, supervisor
+from testkit.processes import wait_for
+from worker import child, run_limit, supervisor
+from worker.admission import Admission
 from worker.child_order import ChildOrder
 
 
@@ -195,3 +200,37 @@ def test_child_order_carries_the_settings_whole_whatever_the_environment(
         check=True,
     ).stdout
     assert Settings.model_validate_json(out) == order.settings
+
+
+def test_a_job_waiting_for_device_memory_is_cancelled_without_starting(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two jobs per GPU on 1 GiB: another job holds it all, so this one waits for memory.
+    tight = settings.model_copy(update={"jobs_per_gpu": 2, "gpu_memory_bytes": 1 << 30})
+    monkeypatch.setattr(supervisor, "_admission", Admission())
+    budget = supervisor._admission.budget(tight)
+    assert budget.admit(1 << 30, keep_waiting=lambda: True, what="other job", poll_s=0.05)
+    try:
+        job_id = new_job(settings.database_url)
+        sent = Sent()
+        waiting = threading.Thread(target=_supervise, args=(tight, job_id, sent))
+        waiting.start()
+        wait_for(
+            lambda: job_row(settings.database_url, job_id).status == JobStatus.running,
+            timeout=10,
+            what="the claim",
+        )
+        with session_scope(settings.database_url) as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            jobs.request_cancel(session=session, job=job)
+        # Seen at the next renewal of the lease (HEARTBEAT_INTERVAL_S, 0.5 s here).
+        waiting.join(timeout=10)
+        assert not waiting.is_alive(), "the supervisor still waits for memory"
+    finally:
+        budget.release(1 << 30)
+    job = job_row(settings.database_url, job_id)
+    assert (job.status, job.lease_id, job.attempts) == (JobStatus.cancelled, None, 1)
+    assert job.finished_at is not None and job.epochs_done == 0
+    assert sent.ids == []
+    assert not child._children  # no training process was started
