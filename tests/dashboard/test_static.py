@@ -61,6 +61,19 @@ def test_every_file_the_page_names_is_served(http: TestClient) -> None:
     assert preloaded == modules - {"js/main.js"}
 
 
+def test_every_page_has_a_route_and_the_nav_links_routed_pages() -> None:
+    main = (STATIC / "js" / "main.js").read_text()
+    imported = set(re.findall(r'from "\./(pages/[a-z]+\.js)"', main))
+    pages = {
+        p.relative_to(STATIC / "js").as_posix() for p in (STATIC / "js" / "pages").glob("*.js")
+    }
+    assert imported == pages, "a page module the router does not import (or a stale import)"
+    routed = set(re.findall(r'^\s*\[/\^.*, \w+Page, "(\w+)"\],$', main, re.MULTILINE))
+    nav = set(re.findall(r'data-page="(\w+)"', (STATIC / "index.html").read_text()))
+    assert {"jobs", "sweeps", "submit", "compare"} <= nav
+    assert nav <= routed, f"nav links without a route: {nav - routed}"
+
+
 def test_every_module_import_resolves_to_a_served_file(http: TestClient) -> None:
     modules = own_files(".js")
     assert len(modules) >= 10

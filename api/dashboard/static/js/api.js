@@ -53,8 +53,9 @@ export async function fetchRaw(path, { signal } = {}) {
   return response;
 }
 
-/** Save a file the API sends (weights) through an object URL: a link cannot carry the key. */
-export async function download(path) {
+/** Save a file the API sends (weights, a report) through an object URL: a link cannot carry the
+ * key. The name is the API's (Content-Disposition), else `filename`, else one made of the path. */
+export async function download(path, { filename } = {}) {
   const response = await fetchRaw(path);
   const disposition = response.headers.get("Content-Disposition") || "";
   const named = disposition.match(/filename="?([^";]+)"?/);
@@ -62,7 +63,7 @@ export async function download(path) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
-  link.download = named ? named[1] : path.split("/").filter(Boolean).join("-");
+  link.download = named ? named[1] : filename || path.split("/").filter(Boolean).join("-");
   document.body.append(link);
   link.click();
   link.remove();

@@ -8,10 +8,25 @@ const ARCH_NAMES = {
   vgg_keras: "VGG (Keras)",
 };
 
-/** `ResNet-56 · cifar10`, `plain-20 · cifar10` (the paper's names). */
+/** `ResNet-56`, `plain-20` (the paper's names). */
+export function networkName(architecture, depth) {
+  return `${ARCH_NAMES[architecture] ?? architecture}-${depth}`;
+}
+
+/** `ResNet-56 · cifar10`, `plain-20 · cifar10`. */
 export function jobName(spec) {
-  const arch = ARCH_NAMES[spec.architecture] ?? spec.architecture;
-  return `${arch}-${spec.depth} · ${spec.dataset}`;
+  return `${networkName(spec.architecture, spec.depth)} · ${spec.dataset}`;
+}
+
+/** A sweep's label: its name, else its preset, else its short id. */
+export function sweepName(sweep) {
+  return sweep.name || sweep.preset || `sweep ${shortId(sweep.id)}`;
+}
+
+/** A grid value as a cell shows it: as the API sent it, with `—` for null. */
+export function gridValue(value) {
+  if (value === null || value === undefined) return "—";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 export function shortId(id) {
@@ -22,6 +37,12 @@ export function shortId(id) {
 export function errorPct(accuracy, digits = 2) {
   if (accuracy === null || accuracy === undefined) return "—";
   return `${(100 * (1 - accuracy)).toFixed(digits)} %`;
+}
+
+/** An error the API already gives in percent (a sweep child's final test error). */
+export function percentError(value, digits = 2) {
+  if (value === null || value === undefined) return "—";
+  return `${value.toFixed(digits)} %`;
 }
 
 export function duration(seconds) {

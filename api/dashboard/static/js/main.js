@@ -1,5 +1,6 @@
-// The dashboard's entry: sign-in, hash routes (#/jobs, #/submit, #/jobs/<id>, #/compare?ids=...),
-// one page at a time (each page returns {destroy} to stop its streams and charts).
+// The dashboard's entry: sign-in, hash routes (#/jobs, #/submit, #/jobs/<id>, #/compare?ids=...,
+// #/sweeps, #/sweeps/<id>), one page at a time (each page returns {destroy} to stop its streams
+// and charts).
 
 import { setUnauthorizedHandler } from "./api.js";
 import { notice, replace } from "./dom.js";
@@ -8,6 +9,8 @@ import { jobPage } from "./pages/job.js";
 import { jobsPage } from "./pages/jobs.js";
 import { signinPage } from "./pages/signin.js";
 import { submitPage } from "./pages/submit.js";
+import { sweepPage } from "./pages/sweep.js";
+import { sweepsPage } from "./pages/sweeps.js";
 import { clearKey, getKey, takeKeyFromFragment } from "./session.js";
 
 const ROUTES = [
@@ -15,6 +18,8 @@ const ROUTES = [
   [/^\/submit$/, submitPage, "submit"],
   [/^\/jobs\/([0-9a-fA-F-]{36})$/, jobPage, "jobs"],
   [/^\/compare$/, comparePage, "compare"],
+  [/^\/sweeps$/, sweepsPage, "sweeps"],
+  [/^\/sweeps\/([0-9a-fA-F-]{36})$/, sweepPage, "sweeps"],
 ];
 
 const view = document.getElementById("view");

@@ -1,18 +1,21 @@
 // One job: spec, status, attempts, live progress, curves growing epoch by epoch, the event log,
-// per-class results and confusion matrix once it has succeeded; download and cancel.
+// per-class results and confusion matrix once it has succeeded; download and cancel; the sweep
+// it belongs to, if any.
 
 import { api, download, fetchRaw } from "../api.js";
+import { confirmDialog } from "../components/confirm.js";
 import { confusionMatrix, perClassAccuracy } from "../components/heatmap.js";
 import { JobCharts } from "../components/jobcharts.js";
 import { badge, progressBar } from "../components/status.js";
 import { h, notice, replace } from "../dom.js";
-import { CIFAR10_CLASSES, FINAL, dateTime, duration, errorPct, jobDuration, jobName, shortId } from "../format.js";
+import { CIFAR10_CLASSES, FINAL, dateTime, duration, errorPct, jobDuration, jobName, sweepName } from "../format.js";
 import { followJob } from "../live.js";
 import { selected, toggle } from "../selection.js";
 
 const LOG_LIMIT = 300;
+const UUID = /^[0-9a-fA-F-]{36}$/;
 
-export async function jobPage(view, { match }) {
+export async function jobPage(view, { match, params }) {
   const jobId = match[1].toLowerCase();
   const [job, metrics] = await Promise.all([api(`/jobs/${jobId}`), api(`/jobs/${jobId}/metrics`)]);
   const state = { job, records: metrics.records, within: null, progressEvent: null, reportShown: false };
@@ -23,12 +26,13 @@ export async function jobPage(view, { match }) {
   const progressSlot = h("div", { class: "job-progress", id: "job-progress" });
   const facts = h("dl", { class: "facts", id: "job-facts" });
   const liveMode = h("span", { class: "live-mode", id: "live-mode" });
+  const sweepSlot = h("span", { id: "job-sweep" });
   const results = h("section", { class: "results", id: "results", "aria-label": "results" });
   const report = h("section", { class: "report", id: "report" });
   const log = h("ol", { class: "event-log", id: "event-log", reversed: true });
 
   view.append(
-    h("div", { class: "toolbar" }, title, badgeSlot, h("span", { class: "muted mono" }, jobId), liveMode),
+    h("div", { class: "toolbar" }, title, badgeSlot, h("span", { class: "muted mono" }, jobId), liveMode, sweepSlot),
     actions,
     progressSlot,
     h("div", { class: "job-top" }, facts, specTable(job.spec)),
@@ -40,16 +44,24 @@ export async function jobPage(view, { match }) {
     h("section", { class: "log" }, h("h2", {}, "Event log"), log),
   );
 
-  const dialog = cancelDialog(jobName(job.spec), async () => {
-    try {
-      const answer = await api(`/jobs/${jobId}/cancel`, { method: "POST" });
-      notice(answer.status === "cancelled" ? "Cancelled." : "Cancel requested; it stops between two batches.");
-      addLog({ type: "cancel", data: { requested: true } });
-      state.job = answer;
-      draw();
-    } catch (error) {
-      notice(error.message, "error");
-    }
+  const dialog = confirmDialog({
+    id: "cancel-dialog",
+    title: `Cancel ${jobName(job.spec)}?`,
+    text: "A queued job never runs; a running one stops between two batches and keeps its metrics but gets no weights.",
+    keep: "Keep it running",
+    confirm: "Yes, cancel the job",
+    confirmId: "confirm-cancel",
+    onConfirm: async () => {
+      try {
+        const answer = await api(`/jobs/${jobId}/cancel`, { method: "POST" });
+        notice(answer.status === "cancelled" ? "Cancelled." : "Cancel requested; it stops between two batches.");
+        addLog({ type: "cancel", data: { requested: true } });
+        state.job = answer;
+        draw();
+      } catch (error) {
+        notice(error.message, "error");
+      }
+    },
   });
   view.append(dialog);
 
@@ -168,6 +180,7 @@ export async function jobPage(view, { match }) {
 
   charts.setRecords(state.records);
   draw();
+  showSweep(job, params, sweepSlot);
   addLog({ type: "loaded", data: { status: job.status, epochs_done: job.progress.epochs_done } });
 
   const follower = FINAL.has(job.status)
@@ -238,25 +251,17 @@ function specTable(spec) {
   );
 }
 
-function cancelDialog(name, onConfirm) {
-  const dialog = h(
-    "dialog",
-    { id: "cancel-dialog", "aria-labelledby": "cancel-title" },
-    h(
-      "form",
-      { method: "dialog" },
-      h("h2", { id: "cancel-title" }, `Cancel ${name}?`),
-      h("p", {}, "A queued job never runs; a running one stops between two batches and keeps its metrics but gets no weights."),
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { value: "keep", autofocus: true }, "Keep it running"),
-        h("button", { value: "cancel", class: "danger", id: "confirm-cancel" }, "Yes, cancel the job"),
-      ),
-    ),
-  );
-  dialog.addEventListener("close", () => {
-    if (dialog.returnValue === "cancel") onConfirm();
-  });
-  return dialog;
+// The sweep a child job belongs to (issue 10), as a link back to it. GET /jobs/{id} names no sweep
+// (yet): `sweep_id` is read where it does; else the sweep page that linked here (?sweep=<id>),
+// believed only if that sweep lists this job among its children.
+async function showSweep(job, params, slot) {
+  const candidate = job.sweep_id ?? params?.get("sweep");
+  if (!candidate || !UUID.test(candidate)) return;
+  try {
+    const sweep = await api(`/sweeps/${candidate}`);
+    if (!sweep.children.some((child) => child.id === job.id)) return;
+    replace(slot, h("a", { href: `#/sweeps/${sweep.id}`, class: "back-link" }, `← part of sweep ${sweepName(sweep)}`));
+  } catch {
+    // no such sweep among the owner's: no link
+  }
 }

@@ -1,0 +1,94 @@
+"""The dashboard's browser tests' world: the service as `make run` starts it
+(`python -m api.run_local`: API, one real worker, SQLite, the filesystem broker) on generated
+CIFAR-10 files, headless Chromium, and a signed-in tab. One server and one browser per test
+module (test_browser.py, test_sweep_page.py), so that each module starts from an empty service."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core.settings import Settings
+from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS
+from testkit.cifar_files import write_cifar10
+from testkit.processes import Processes, free_port, service_env, wait_for
+from tests.dashboard.browser import Watch, launch, require_browser
+
+
+class Service:
+    def __init__(self, url: str, key: str, processes: Processes) -> None:
+        self.url = url
+        self.key = key
+        self.processes = processes
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30.0
+        )
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    require_browser()
+    home = tmp_path_factory.mktemp("dashboard-home")
+    write_cifar10(
+        home / "var" / "data", train_per_class=TRAIN_PER_CLASS, test_per_class=TEST_PER_CLASS
+    )
+    # `make run`'s defaults, not this machine's settings; one thread: the CPU is shared.
+    env = {
+        name: value
+        for name, value in service_env({}).items()
+        if name.lower() not in Settings.model_fields
+    }
+    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu", OMP_NUM_THREADS="1")
+    processes = Processes(home / "logs")
+    port = free_port()
+    try:
+        run = processes.start(
+            "make-run",
+            [sys.executable, "-m", "api.run_local", "--port", str(port)],
+            env=env,
+            cwd=home,
+        )
+        wait_for(
+            lambda: "ready:" in run.log.read_text() or not run.alive(),
+            timeout=90,
+            what="make run to be ready",
+            diagnose=run.output,
+        )
+        assert run.alive(), run.output()
+        found = re.search(r"API key:\s+(\S+)", run.log.read_text())
+        assert found is not None, run.output()
+        yield Service(f"http://127.0.0.1:{port}", found[1], processes)
+    finally:
+        processes.stop_all()
+
+
+@pytest.fixture(scope="module")
+def browser(service: Service) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, service: Service) -> Iterator[tuple[Any, Watch]]:
+    """A fresh tab at 1280x800, signed in through the #key= fragment."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    watch = Watch()
+    watch.attach(tab)
+    tab.goto(f"{service.url}/#key={service.key}")
+    tab.wait_for_selector("#jobs-table")
+    assert "key=" not in tab.url  # the key leaves the address bar at once
+    yield tab, watch
+    context.close()
