@@ -251,10 +251,13 @@ async def report(
         return {"sweep_id": str(sweep.id), "name": sweep.name, "preset": sweep.preset, **result}
 
     body = await in_thread(session, build)
+    # Tables a person saves come with a file name: curl -OJ, a browser's download.
+    saved = {"Content-Disposition": f'attachment; filename="sweep-{sweep_id}-report.{format}"'}
     if format == "md":
-        return Response(to_markdown(body), media_type="text/markdown; charset=utf-8")
+        text = to_markdown(body)
+        return Response(text, media_type="text/markdown; charset=utf-8", headers=saved)
     if format == "csv":
-        return Response(to_csv(body), media_type="text/csv; charset=utf-8")
+        return Response(to_csv(body), media_type="text/csv; charset=utf-8", headers=saved)
     return Response(json.dumps(body, allow_nan=False), media_type="application/json")
 
 
@@ -279,4 +282,7 @@ async def figure(
         result = build_report(runs, references=_references(sweep))
         return draw_figure(result, runs, fmt=format)
 
-    return Response(await in_thread(session, draw), media_type=FORMATS[format])
+    drawn = await in_thread(session, draw)
+    # inline: shown where it is opened, saved under this name.
+    named = {"Content-Disposition": f'inline; filename="sweep-{sweep_id}-figure6.{format}"'}
+    return Response(drawn, media_type=FORMATS[format], headers=named)

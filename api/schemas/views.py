@@ -87,6 +87,7 @@ class Links(BaseModel):
     metrics: str
     weights: str
     cancel: str
+    sweep: str | None = Field(default=None, description="the sweep this job is a child of")
 
 
 class QueuePlace(BaseModel):
@@ -151,6 +152,12 @@ class JobView(BaseModel):
     rerun_of: uuid.UUID | None = Field(
         default=None, description="the job this one repeats (POST /jobs/{id}/rerun)"
     )
+    sweep_id: uuid.UUID | None = Field(
+        default=None, description="the sweep this job is a child of (POST /sweeps)"
+    )
+    sweep_point: dict[str, Any] | None = Field(
+        default=None, description='its values of the sweep\'s grid or search, e.g. {"depth": 56}'
+    )
     environments: list[AttemptEnvironment] | None = Field(
         default=None,
         description="GET /jobs/{id}: each attempt's environment (versions, device, precision, "
@@ -210,12 +217,15 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         deleted_at=job.deleted_at,
         deleted_reason=job.deleted_reason,  # type: ignore[arg-type]  # a DeletedBy value
         rerun_of=job.rerun_of,
+        sweep_id=job.sweep_id,
+        sweep_point=job.sweep_point,
         links=Links.model_validate(
             {
                 "self": path,
                 "metrics": f"{path}/metrics",
                 "weights": f"{path}/weights",
                 "cancel": f"{path}/cancel",
+                "sweep": f"/sweeps/{job.sweep_id}" if job.sweep_id else None,
             }
         ),
     )

@@ -18,7 +18,9 @@ def test_read_queued_job_shows_spec_and_links(api: Api) -> None:
         "metrics": f"/jobs/{job_id}/metrics",
         "weights": f"/jobs/{job_id}/weights",
         "cancel": f"/jobs/{job_id}/cancel",
+        "sweep": None,  # a job of its own; a sweep's child links its sweep
     }
+    assert job["sweep_id"] is None and job["sweep_point"] is None
     assert job["created_at"].endswith("Z") or "+00:00" in job["created_at"]
 
 

@@ -43,6 +43,9 @@ def test_preset_with_seeds_makes_every_configuration_once_per_seed(
     assert len(broker_messages(tmp_path)) == 27  # each child sent
     child = api.get(f"/jobs/{sweep['children'][-1]['id']}").json()
     assert child["spec"]["epochs"] == 30  # the override won over the preset's 164
+    assert child["sweep_id"] == sweep["id"]
+    assert child["sweep_point"] == {"architecture": "resnet", "depth": 110, "seed": 2}
+    assert child["links"]["sweep"] == f"/sweeps/{sweep['id']}"
     assert child["spec"]["seed"] == 2
 
 
@@ -192,17 +195,18 @@ def test_report_sets_each_configuration_beside_the_paper(api: Api) -> None:
     markdown = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "md"})
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert "| ResNet | 20 | 8.75 | he2016 | 9.00 ± 1.41 |" in markdown.text
-    table = list(
-        csv.DictReader(
-            io.StringIO(api.get(f"/sweeps/{sweep['id']}/report", params={"format": "csv"}).text)
-        )
+    saved = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "csv"})
+    assert saved.headers["content-disposition"] == (
+        f'attachment; filename="sweep-{sweep["id"]}-report.csv"'
     )
+    table = list(csv.DictReader(io.StringIO(saved.text)))
     assert table[0]["final_error_mean"] == "9.0" and table[1]["runs_finished"] == "1"
 
     png = api.get(f"/sweeps/{sweep['id']}/figure")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     svg = api.get(f"/sweeps/{sweep['id']}/figure", params={"format": "svg"})
     assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
+    assert svg.headers["content-disposition"].endswith('-figure6.svg"')
 
     listed = api.get(f"/sweeps/{sweep['id']}").json()["children"]
     assert listed[0]["final_test_error"] == pytest.approx(10.0)

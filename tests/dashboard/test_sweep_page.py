@@ -164,7 +164,7 @@ def test_a_sweep_from_queued_to_its_report_and_figure_live(
         tab.click("#report-csv")
     download = waiting.value
     assert Path(download.path()).read_bytes() == csv
-    assert download.suggested_filename == f"sweep-{sweep_id[:8]}-report.csv"
+    assert download.suggested_filename == f"sweep-{sweep_id}-report.csv"  # the API names it
 
     # A run's job page links back to its sweep.
     tab.click(f"{row(children[20])} a")
