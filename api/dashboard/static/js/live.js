@@ -1,10 +1,13 @@
 // Following jobs as they change: the API's Server-Sent Events when it has them (#8), polling
-// GET /jobs/{id} and /metrics where the stream endpoint answers 404 (an API without it).
+// GET /jobs/{id} and /metrics where the stream endpoint answers 404 (an API without it); and
+// keeping a page of the owner's jobs or sweeps current (keepCurrent).
 
 import { ApiError, api, streamEvents } from "./api.js";
 import { FINAL } from "./format.js";
 
 const POLL_MS = 1500;
+const REFRESH_MS = 3000; // a page's re-read while something on it is unfinished
+const OWNER_MODES = { live: "● live", polling: "↻ refreshing every 3 s", reconnecting: "reconnecting…" };
 const RETRY_MS = [1000, 2000, 5000, 10000];
 
 /** The metrics record an `epoch` event carries (the same fields as /metrics). */
@@ -142,6 +145,38 @@ export function followOwner({ onChange, onMode }) {
       state.stopped = true;
       clearTimeout(state.timer);
       abort.abort();
+    },
+  };
+}
+
+/**
+ * followOwner for a page of the owner's jobs or sweeps (the jobs list, the sweeps list, a sweep):
+ * the mode shown in `badge`, onChange() after the stream's changes, and onTimer() (else onChange())
+ * every 3 s while unfinished() (progress moves without an event) or while there is no stream.
+ * The page calls schedule() after each reading and stop() when it goes.
+ */
+export function keepCurrent({ badge, unfinished, onChange, onTimer = onChange }) {
+  const state = { timer: null, mode: "connecting", dead: false };
+  const schedule = () => {
+    clearTimeout(state.timer);
+    if (state.dead) return;
+    if (unfinished() || state.mode === "polling") state.timer = setTimeout(() => onTimer(), REFRESH_MS);
+  };
+  const live = followOwner({
+    onChange,
+    onMode: (mode) => {
+      state.mode = mode;
+      badge.textContent = OWNER_MODES[mode];
+      badge.dataset.mode = mode;
+      schedule();
+    },
+  });
+  return {
+    schedule,
+    stop() {
+      state.dead = true;
+      live.stop();
+      clearTimeout(state.timer);
     },
   };
 }

@@ -4,14 +4,14 @@
 
 import { ApiError, api, download } from "../api.js";
 import { confirmDialog } from "../components/confirm.js";
+import { bestErrorCell, jobColumnHeadings } from "../components/jobcolumns.js";
 import { badge, countBadges, progressBar, sweepProgressBar } from "../components/status.js";
 import { SweepFigure } from "../components/sweepfigure.js";
 import { reportTable } from "../components/sweepreport.js";
 import { h, notice, replace } from "../dom.js";
-import { FINAL, dateTime, errorPct, gridValue, percentError, shortId, sweepName } from "../format.js";
-import { followOwner } from "../live.js";
+import { FINAL, dateTime, gridValue, percentError, shortId, sweepName } from "../format.js";
+import { keepCurrent } from "../live.js";
 
-const REFRESH_MS = 3000; // as the jobs list: progress by polling, status changes from the stream
 const JOB_READS = 6; // GET /jobs/{id} at once (a sweep may have 256 children)
 
 export async function sweepPage(view, { match }) {
@@ -35,8 +35,6 @@ export async function sweepPage(view, { match }) {
     resultsFor: null, // the ended children the report and the figure were last read for
     loading: null,
     again: false,
-    timer: null,
-    mode: "connecting",
     dead: false,
   };
   // The grid's fields, those that differ first: the same columns for the page's life.
@@ -84,16 +82,7 @@ export async function sweepPage(view, { match }) {
               "tr",
               {},
               fields.map((field) => h("th", { scope: "col" }, field.replaceAll("_", " "))),
-              h("th", { scope: "col" }, "status"),
-              h("th", { scope: "col" }, "progress"),
-              h("th", { scope: "col", class: "num" }, "final test error"),
-              h(
-                "th",
-                { scope: "col", class: "num", title: "selected on the test set itself: optimistic" },
-                "best test error",
-                h("br"),
-                h("small", {}, "(selected on test set)"),
-              ),
+              jobColumnHeadings(),
               h("th", { scope: "col" }, "job"),
             ),
           ),
@@ -181,7 +170,6 @@ export async function sweepPage(view, { match }) {
       job && job.status === child.status
         ? job
         : { status: child.status, cancel_requested: false, progress: { epochs_done: child.epochs_done, epochs: child.epochs } };
-    const best = job?.best_on_test_set;
     const idle = FINAL.has(child.status) && child.status !== "succeeded" && !child.epochs_done;
     return h(
       "tr",
@@ -190,11 +178,7 @@ export async function sweepPage(view, { match }) {
       h("td", {}, badge(shown)),
       h("td", {}, idle ? "—" : progressBar(shown)),
       h("td", { class: "num", dataset: { col: "final" } }, percentError(child.final_test_error)),
-      h(
-        "td",
-        { class: "num", dataset: { col: "best" }, title: best ? `epoch ${best.epoch}; ${best.description}` : null },
-        best ? `${errorPct(best.test_accuracy)} (ep. ${best.epoch})` : "—",
-      ),
+      bestErrorCell(job?.best_on_test_set, { dataset: { col: "best" } }),
       // ?sweep= lets the job page link back: GET /jobs/{id} does not name the sweep.
       h("td", {}, h("a", { href: `#/jobs/${child.id}?sweep=${sweepId}`, class: "mono" }, `job ${shortId(child.id)}`)),
     );
@@ -283,34 +267,19 @@ export async function sweepPage(view, { match }) {
         if (state.again && !state.dead) {
           state.again = false;
           reload();
-        } else schedule();
+        } else live.schedule();
       });
     return state.loading;
   }
 
-  // Running children move on their own (progress); without a stream, status changes too.
-  function schedule() {
-    clearTimeout(state.timer);
-    if (state.dead) return;
-    if (unfinished() || state.mode === "polling") state.timer = setTimeout(() => reload(), REFRESH_MS);
-  }
-
   draw();
-  const live = followOwner({
-    onChange: () => reload(),
-    onMode: (mode) => {
-      state.mode = mode;
-      liveMode.textContent = { live: "● live", polling: "↻ refreshing every 3 s", reconnecting: "reconnecting…" }[mode];
-      liveMode.dataset.mode = mode;
-      schedule();
-    },
-  });
+  // Running children move on their own (progress); without a stream, status changes too.
+  const live = keepCurrent({ badge: liveMode, unfinished, onChange: () => reload() });
   reload(first);
   return {
     destroy() {
       state.dead = true;
       live.stop();
-      clearTimeout(state.timer);
       figure.destroy();
     },
   };
