@@ -13,9 +13,8 @@ import { followJob } from "../live.js";
 import { selected, toggle } from "../selection.js";
 
 const LOG_LIMIT = 300;
-const UUID = /^[0-9a-fA-F-]{36}$/;
 
-export async function jobPage(view, { match, params }) {
+export async function jobPage(view, { match }) {
   const jobId = match[1].toLowerCase();
   const [job, metrics] = await Promise.all([api(`/jobs/${jobId}`), api(`/jobs/${jobId}/metrics`)]);
   const state = { job, records: metrics.records, within: null, progressEvent: null, reportShown: false };
@@ -180,7 +179,7 @@ export async function jobPage(view, { match, params }) {
 
   charts.setRecords(state.records);
   draw();
-  showSweep(job, params, sweepSlot);
+  showSweep(job, sweepSlot);
   addLog({ type: "loaded", data: { status: job.status, epochs_done: job.progress.epochs_done } });
 
   const follower = FINAL.has(job.status)
@@ -251,17 +250,14 @@ function specTable(spec) {
   );
 }
 
-// The sweep a child job belongs to (issue 10), as a link back to it. GET /jobs/{id} names no sweep
-// (yet): `sweep_id` is read where it does; else the sweep page that linked here (?sweep=<id>),
-// believed only if that sweep lists this job among its children.
-async function showSweep(job, params, slot) {
-  const candidate = job.sweep_id ?? params?.get("sweep");
-  if (!candidate || !UUID.test(candidate)) return;
+// The sweep a child job belongs to (issue 10), as a link back to it: GET /jobs/{id} names it
+// (`sweep_id`); its name comes from the sweep.
+async function showSweep(job, slot) {
+  if (!job.sweep_id) return;
   try {
-    const sweep = await api(`/sweeps/${candidate}`);
-    if (!sweep.children.some((child) => child.id === job.id)) return;
+    const sweep = await api(`/sweeps/${job.sweep_id}`);
     replace(slot, h("a", { href: `#/sweeps/${sweep.id}`, class: "back-link" }, `← part of sweep ${sweepName(sweep)}`));
   } catch {
-    // no such sweep among the owner's: no link
+    // the sweep is gone: no link
   }
 }

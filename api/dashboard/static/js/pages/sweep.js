@@ -179,8 +179,7 @@ export async function sweepPage(view, { match }) {
       h("td", {}, idle ? "—" : progressBar(shown)),
       h("td", { class: "num", dataset: { col: "final" } }, percentError(child.final_test_error)),
       bestErrorCell(job?.best_on_test_set, { dataset: { col: "best" } }),
-      // ?sweep= lets the job page link back: GET /jobs/{id} does not name the sweep.
-      h("td", {}, h("a", { href: `#/jobs/${child.id}?sweep=${sweepId}`, class: "mono" }, `job ${shortId(child.id)}`)),
+      h("td", {}, h("a", { href: `#/jobs/${child.id}`, class: "mono" }, `job ${shortId(child.id)}`)),
     );
   }
 
