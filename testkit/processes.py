@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -461,3 +463,33 @@ def start_api(
     if not proc.alive():
         raise AssertionError(f"the API exited at start\n{proc.output()}")
     return proc, f"http://127.0.0.1:{port}"
+
+
+def start_make_run(processes: Processes, home: Path, **settings: str) -> tuple[Proc, str, str]:
+    """`make run` (`python -m api.run_local`) in `home` on its embedded defaults, as a person
+    starts it: its process, base URL and the key it prints. `settings` go over the defaults."""
+    # The defaults, not this machine's settings: no DATABASE_URL, BROKER_URL, DATA_DIR, ...
+    env = {
+        name: value
+        for name, value in service_env({}).items()
+        if name.lower() not in Settings.model_fields
+    }
+    # No network in tests: the generated files are already in var/data.
+    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu", **settings)
+    port = free_port()
+    proc = processes.start(
+        "make-run",
+        [sys.executable, "-m", "api.run_local", "--port", str(port)],
+        env=env,
+        cwd=home,
+    )
+    wait_for(
+        lambda: "ready:" in proc.log.read_text() or not proc.alive(),
+        timeout=90,
+        what="make run to be ready",
+        diagnose=proc.output,
+    )
+    assert proc.alive(), proc.output()
+    found = re.search(r"API key:\s+(\S+)", proc.log.read_text())
+    assert found is not None, proc.output()
+    return proc, f"http://127.0.0.1:{port}", found[1]

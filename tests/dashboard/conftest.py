@@ -5,18 +5,15 @@ module (test_browser.py, test_sweep_page.py), so that each module starts from an
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from core.settings import Settings
 from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS
 from testkit.cifar_files import write_cifar10
-from testkit.processes import Processes, free_port, service_env, wait_for
+from testkit.processes import Processes, start_make_run
 from tests.dashboard.browser import Watch, launch, require_browser
 
 
@@ -39,32 +36,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     write_cifar10(
         home / "var" / "data", train_per_class=TRAIN_PER_CLASS, test_per_class=TEST_PER_CLASS
     )
-    # `make run`'s defaults, not this machine's settings; one thread: the CPU is shared.
-    env = {
-        name: value
-        for name, value in service_env({}).items()
-        if name.lower() not in Settings.model_fields
-    }
-    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu", OMP_NUM_THREADS="1")
     processes = Processes(home / "logs")
-    port = free_port()
     try:
-        run = processes.start(
-            "make-run",
-            [sys.executable, "-m", "api.run_local", "--port", str(port)],
-            env=env,
-            cwd=home,
-        )
-        wait_for(
-            lambda: "ready:" in run.log.read_text() or not run.alive(),
-            timeout=90,
-            what="make run to be ready",
-            diagnose=run.output,
-        )
-        assert run.alive(), run.output()
-        found = re.search(r"API key:\s+(\S+)", run.log.read_text())
-        assert found is not None, run.output()
-        yield Service(f"http://127.0.0.1:{port}", found[1], processes)
+        # `make run` as a person starts it; one thread: the CPU is shared.
+        _, url, key = start_make_run(processes, home, OMP_NUM_THREADS="1")
+        yield Service(url, key, processes)
     finally:
         processes.stop_all()
 

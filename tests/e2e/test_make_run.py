@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +18,11 @@ from api.run_local import Backoff, local_key
 from core.settings import Settings
 from core.store.migrate import upgrade
 from testkit.processes import (
-    Proc,
     Processes,
     children,
     cmdline,
-    free_port,
     pid_alive,
-    service_env,
+    start_make_run,
     wait_for,
 )
 from testkit.receiver import receiving
@@ -42,35 +38,6 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         yield started
     finally:
         started.stop_all()
-
-
-def _start(processes: Processes, home: Path, **settings: str) -> tuple[Proc, str, str]:
-    """Start `python -m api.run_local` in `home`; its process, base URL and printed key."""
-    # The defaults, not this machine's settings: no DATABASE_URL, BROKER_URL, DATA_DIR, ...
-    env = {
-        name: value
-        for name, value in service_env({}).items()
-        if name.lower() not in Settings.model_fields
-    }
-    # No network in tests: the generated files are already in var/data.
-    env.update(DOWNLOAD_DATASETS="false", DEVICE="cpu", **settings)
-    port = free_port()
-    proc = processes.start(
-        "make-run",
-        [sys.executable, "-m", "api.run_local", "--port", str(port)],
-        env=env,
-        cwd=home,
-    )
-    wait_for(
-        lambda: "ready:" in proc.log.read_text() or not proc.alive(),
-        timeout=90,
-        what="make run to be ready",
-        diagnose=proc.output,
-    )
-    assert proc.alive(), proc.output()
-    found = re.search(r"API key:\s+(\S+)", proc.log.read_text())
-    assert found is not None, proc.output()
-    return proc, f"http://127.0.0.1:{port}", found[1]
 
 
 def workers(run_pid: int, queue: str) -> list[int]:
@@ -92,7 +59,7 @@ def home(tmp_path: Path, cifar_dir: Path) -> Path:
 
 def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: Path) -> None:
     # A receiver on this machine over HTTP: allowed for this run only.
-    run, base_url, key = _start(
+    run, base_url, key = start_make_run(
         processes, home, ALLOW_PRIVATE_WEBHOOKS="true", ALLOW_HTTP_WEBHOOKS="true"
     )
     key_file = home / "var" / "local-api-key"
@@ -126,7 +93,7 @@ def test_make_run_trains_a_job_and_stops_on_ctrl_c(processes: Processes, home: P
 
 
 def test_make_run_stops_workers_and_fails_when_api_dies(processes: Processes, home: Path) -> None:
-    run, _, _ = _start(processes, home)
+    run, _, _ = start_make_run(processes, home)
     [api] = [pid for pid in children(run.pid) if "uvicorn" in cmdline(pid)]
     [worker] = workers(run.pid, "training")
     [webhook_worker] = workers(run.pid, "webhooks")
@@ -139,7 +106,7 @@ def test_make_run_stops_workers_and_fails_when_api_dies(processes: Processes, ho
 def test_make_run_restarts_dead_worker_keeps_api_up_and_resumes_job(
     processes: Processes, home: Path
 ) -> None:
-    run, base_url, key = _start(processes, home)
+    run, base_url, key = start_make_run(processes, home)
     [worker] = workers(run.pid, "training")
     with client(base_url, key) as http:
         job_id = submit(http, epochs=3)
