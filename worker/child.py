@@ -116,7 +116,7 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
                 pass
             now = time.monotonic()
             if renewing and now >= next_renewal:
-                renewing = renew(job_id, lease_id, settings)
+                renewing = renew(job_id, lease_id, settings) is not None
                 next_renewal = now + settings.heartbeat_interval_s
             if not overdue and now >= deadline:
                 overdue, renewing = True, False
@@ -175,8 +175,10 @@ def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_second
         child.kill_at = kill_at if child.kill_at is None else min(child.kill_at, kill_at)
 
 
-def renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
-    """Renew the lease on the training process's behalf; whether to go on renewing.
+def renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool | None:
+    """Renew the lease on the training process's behalf: None once it is lost (the job ended,
+    or was taken: stop renewing), else whether a cancel was requested (False also when the
+    database did not answer: the next renewal tries again).
 
     The training process renews it too (and learns of cancels that way), but not before Python
     has started, and not while an import or a long C call holds its interpreter: on a busy
@@ -185,12 +187,12 @@ def renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool:
     """
     try:
         with get_sessionmaker(settings.database_url)() as session:
-            heartbeat(session=session, job_id=job_id, lease_id=lease_id)
+            return heartbeat(session=session, job_id=job_id, lease_id=lease_id)
     except LeaseLost:
-        return False  # the job ended, or was taken; the training process finds out itself
+        return None  # a training process finds out itself
     except DBAPIError as error:
-        log.debug("job %s: lease not renewed (%s); the training process retries", job_id, error)
-    return True
+        log.debug("job %s: lease not renewed (%s); trying again", job_id, error)
+        return False
 
 
 def stop_child(*, grace_s: float, immediately: bool = False) -> None:

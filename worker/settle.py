@@ -12,11 +12,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from core.store.db import get_sessionmaker
 from core.store.held import job_state
-from core.store.lifecycle import Claim, LeaseLost, abandon_job, end_job, heartbeat, release_job
+from core.store.lifecycle import Claim, LeaseLost, abandon_job, end_job, release_job
 from core.store.tables import JobStatus
-from worker.child import describe_exit
+from worker.child import describe_exit, renew
 from worker.db import store_call
 
 log = logging.getLogger(__name__)
@@ -81,14 +80,9 @@ def renew_unstarted(job_id: uuid.UUID, claim: Claim, settings: Settings) -> bool
     """Renew the lease of a claimed job that waits to start (for device memory); False once it
     is lost, or once the job is cancelled, which is then ended here: no training process of its
     own would see the cancel before it was admitted, maybe hours later."""
-    try:
-        with get_sessionmaker(settings.database_url)() as session:
-            cancelled = heartbeat(session=session, job_id=job_id, lease_id=claim.lease_id)
-    except LeaseLost:
+    cancelled = renew(job_id, claim.lease_id, settings)
+    if cancelled is None:
         return False
-    except DBAPIError as error:
-        log.debug("job %s: lease not renewed (%s); trying again", job_id, error)
-        return True
     if not cancelled:
         return True
 

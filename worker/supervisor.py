@@ -18,7 +18,6 @@ from worker import recovery
 from worker.admission import Admission, job_bytes
 from worker.child import (  # noqa: F401  (stop_child, describe_exit: old import paths)
     describe_exit,
-    renew,
     run_child,
     scratch_folder,
     shutting_down,
