@@ -172,12 +172,11 @@ async def _store(_request: Request, error: Exception) -> JSONResponse:
         return error_response(ApiError(404, "not_found", str(error)))
     if isinstance(error, JobStateConflict):
         return error_response(ApiError(409, "conflict", str(error)))
-    if isinstance(error, ComputeBudgetExceeded):
-        retry = {"Retry-After": str(error.retry_after_s)}
-        return error_response(ApiError(429, "compute_budget_exceeded", str(error), headers=retry))
     if isinstance(error, QuotaExceeded):
+        budget = isinstance(error, ComputeBudgetExceeded)
+        code = "compute_budget_exceeded" if budget else "quota_exceeded"
         retry = {"Retry-After": str(error.retry_after_s)}
-        return error_response(ApiError(429, "quota_exceeded", str(error), headers=retry))
+        return error_response(ApiError(429, code, str(error), headers=retry))
     if isinstance(error, StorageQuotaExceeded):
         # 409, not 429: waiting frees nothing; the owner must delete jobs first.
         return error_response(ApiError(409, "storage_quota_exceeded", str(error)))

@@ -6,6 +6,7 @@ submissions at once cannot both squeeze under it."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,19 +28,20 @@ def compute_in_use(*, session: Session, owner_id: uuid.UUID) -> tuple[float, int
 
 
 def check_compute_budget(
-    *, session: Session, owner_id: uuid.UUID, adding: float, budget: float
+    *, session: Session, owner_id: uuid.UUID, adding: list[dict[str, Any]], budget: float
 ) -> None:
-    """Refuse `adding` FLOPs more when they would take the owner past `budget` (0: no budget)."""
+    """Refuse the jobs of these specs when they would take the owner past `budget` (0: none)."""
     if budget <= 0:
         return
     used, jobs = compute_in_use(session=session, owner_id=owner_id)
-    if used + adding <= budget:
+    work = sum(training_work(spec) for spec in adding)
+    if used + work <= budget:
         return
     session.rollback()
     raise ComputeBudgetExceeded(
         f"compute budget: your {jobs} queued and running jobs hold {used:.3g} training FLOPs "
         f"(epochs left x training images x FLOPs per image), this submission adds "
-        f"{adding:.3g}, and the budget is {budget:.3g}; wait for jobs to finish, or cancel some",
+        f"{work:.3g}, and the budget is {budget:.3g}; wait for jobs to finish, or cancel some",
         used_flops=used,
         budget_flops=budget,
     )

@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, delete, distinct, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.estimate import training_work
 from core.store.budget import check_compute_budget
 from core.store.errors import IdempotencyConflict, JobNotFound, JobStateConflict, QuotaExceeded
 from core.store.events import record_status, record_warning
@@ -113,9 +112,9 @@ def admit(
         )
     if max_stored_bytes is not None:
         check_storage_quota(session=session, owner_id=owner_id, limit_bytes=max_stored_bytes)
-    if compute_budget > 0:
-        work = sum(training_work(spec) for spec in adding or [])
-        check_compute_budget(session=session, owner_id=owner_id, adding=work, budget=compute_budget)
+    check_compute_budget(
+        session=session, owner_id=owner_id, adding=adding or [], budget=compute_budget
+    )
 
 
 def queued_units(*, session: Session, owner_id: uuid.UUID) -> int:
