@@ -59,7 +59,6 @@ class ProgressReporter:
         self.job_id = job_id
         self.epochs = epochs
         self.batch_size = batch_size
-        self.interval_s = settings.progress_interval_s  # default: twice a second (issue 8)
         self.epoch_seconds: float | None = None  # wall time of the last whole epoch
         self._epoch = -1
         self._window: tuple[float, int] = (0.0, 0)  # (monotonic time, batches) at the epoch's start
@@ -77,7 +76,7 @@ class ProgressReporter:
                 log.info("job %s: first training step done", self.job_id)
             self._epoch, self._window, self._last = epoch, (now, done), now
             return
-        if now - self._last < self.interval_s:
+        if now - self._last < self.settings.progress_interval_s:  # 0.5 s unless set
             return
         self._last = now
         started, first = self._window
