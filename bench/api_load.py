@@ -6,27 +6,22 @@
 Starts two uvicorn servers (same options, one worker process each) on 127.0.0.1 against a fresh
 PostgreSQL database: the API (`api.app:app`, broker on Redis) and the floor, a bare FastAPI app
 defined below whose one endpoint reads one row (GET) or inserts one row (POST) through
-SQLAlchemy with the same engine. The load generator is this process: a minimal HTTP/1.1
-keep-alive client on asyncio (lighter than httpx, so that it takes less of the 2 cores from the
-servers), a fixed number of requests per scenario. Prints a table; ends by itself, drops its
-database and flushes the Redis database it used (no worker consumes the queued ids).
+SQLAlchemy with the same engine. The load generator is this process (bench/http_load.py): a
+minimal HTTP/1.1 keep-alive client on asyncio (lighter than httpx, so that it takes less of the
+2 cores from the servers), a fixed number of requests per scenario. Prints a table; ends by
+itself, drops its database and flushes the Redis database it used (no worker consumes the
+queued ids).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +29,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import HOST, uvicorn_server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    HOST,
+    METRICS,
+    bench_database,
+    machine,
+    uvicorn_server,
+)
+from bench.http_load import Result, Target, measure  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
 
 REDIS_DB = 14
 ENDPOINTS = ("GET /jobs/{id}", "POST /jobs")
 BODY = json.dumps({"architecture": "resnet", "depth": 56, "epochs": 164}).encode()
-METRICS = {  # an epoch's metrics, less its number (bench/events_latency.py records them too)
-    "train_loss": 1.0,
-    "train_accuracy": 0.6,
-    "test_loss": 1.1,
-    "test_accuracy": 0.55,
-    "learning_rate": 0.1,
-    "seconds": 14.0,
-    "images_per_second": 3500.0,
-}
 
 
 # --- the floor: the least a FastAPI + SQLAlchemy endpoint on this database can cost -----------
@@ -91,127 +85,7 @@ def create_floor_app() -> Any:
     return app
 
 
-# --- the load generator -------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    port: int
-    method: str
-    paths: list[str]  # one per connection, used round-robin
-    headers: list[dict[str, str]]  # likewise
-    body: bytes | None
-
-
-@dataclass
-class Result:
-    requests: int
-    seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
-
-    @property
-    def failures(self) -> int:
-        return sum(count for status, count in self.statuses.items() if status >= 300)
-
-    @property
-    def throughput(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    if "content-length" in headers:
-        await reader.readexactly(int(headers["content-length"]))
-    elif headers.get("transfer-encoding") == "chunked":
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    return status
-
-
-def _request_bytes(target: Target, index: int) -> bytes:
-    path = target.paths[index % len(target.paths)]
-    headers = {"Host": f"{HOST}:{target.port}", **target.headers[index % len(target.headers)]}
-    if target.body is not None:
-        headers["Content-Type"] = "application/json"
-        headers["Content-Length"] = str(len(target.body))
-    head = f"{target.method} {path} HTTP/1.1\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()
-    )
-    return head.encode() + b"\r\n" + (target.body or b"")
-
-
-async def _load(target: Target, connections: int, requests: int) -> Result:
-    remaining = requests
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-
-    async def connection(index: int) -> None:
-        nonlocal remaining
-        # Connection i takes owners i, i + connections, ...: every owner's queue grows alike.
-        variants = max(len(target.paths), len(target.headers))
-        cycle = [_request_bytes(target, j) for j in range(index % variants, variants, connections)]
-        reader, writer = await asyncio.open_connection(HOST, target.port)
-        try:
-            sent = 0
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                writer.write(cycle[sent % len(cycle)])
-                sent += 1
-                status = await _read_response(reader)
-                latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection(i) for i in range(connections)))
-    return Result(requests, time.perf_counter() - started, latencies, statuses)
-
-
-def measure(target: Target, connections: int, requests: int, warmup: int) -> Result:
-    asyncio.run(_load(target, connections, warmup))
-    return asyncio.run(_load(target, connections, requests))
-
-
 # --- the stack ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    import psycopg
-
-    from core.store.migrate import upgrade
-
-    name = f"crs_bench_{uuid.uuid4().hex[:10]}"
-    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        from core.store.db import get_engine
-
-        get_engine(url).dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def seed(url: str, owners: int) -> tuple[list[str], list[uuid.UUID], uuid.UUID]:
@@ -251,25 +125,6 @@ def server(
     app: list[str], port: int, env: dict[str, str], ready: str
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
     return uvicorn_server(port, env, app=app, ready=ready, what=f"server {app}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(
-            line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line
-        )
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        pass
-    return f"{os.cpu_count()} cores, {model}"
 
 
 def main() -> None:

@@ -3,13 +3,13 @@
     .venv/bin/python bench/dashboard_draw.py             # 5 runs of each page
     .venv/bin/python bench/dashboard_draw.py --runs 1    # a smoke run
 
-Fills a fresh SQLite database through the job store's own functions (a job claimed, one metrics
-record saved per epoch, finished with its results, as a worker does): one ResNet-110 job with
-500 epochs, 12 jobs of 164 epochs (plain and ResNet-20/32/44/56/110 on two seeds) and 1,000
-more queued jobs for the list. Starts uvicorn on it (no worker is needed) and Debian's Chromium
-through Playwright, then times, in a fresh tab each run, from navigation start to the moment the
-last chart has drawn every point (a MutationObserver on the chart's data-points attribute,
-injected by this script; the page itself has no benchmark code):
+Fills (bench/dashboard_fill.py) a fresh SQLite database through the job store's own functions (a
+job claimed, one metrics record saved per epoch, finished with its results, as a worker does):
+one ResNet-110 job with 500 epochs, 12 jobs of 164 epochs (plain and ResNet-20/32/44/56/110 on
+two seeds) and 1,000 more queued jobs for the list. Starts uvicorn on it (no worker is needed)
+and Debian's Chromium through Playwright, then times, in a fresh tab each run, from navigation
+start to the moment the last chart has drawn every point (a MutationObserver on the chart's
+data-points attribute, injected by this script; the page itself has no benchmark code):
 
 - job page, 500 epochs: three charts (error, loss, learning rate) of 500 points;
 - compare page, 12 jobs x 164 epochs: error chart (24 series) and loss chart (12 series);
@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.schemas.request import JobRequest  # noqa: E402
-from core.store import jobs, keys, lifecycle  # noqa: E402
-from core.store.db import session_scope  # noqa: E402
-from core.store.migrate import upgrade  # noqa: E402
+from bench.dashboard_fill import fill  # noqa: E402
+from bench.harness import HOST, uvicorn_server  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -68,91 +63,6 @@ new MutationObserver((changes) => {
   }
 }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-points"] });
 """
-
-
-def curve(epoch: int, epochs: int, depth: int, plain: bool) -> dict[str, float]:
-    """A plausible CIFAR-10 run: error falls, and drops where the learning rate does."""
-    rate = 0.1 if epoch <= epochs // 2 else 0.01 if epoch <= 3 * epochs // 4 else 0.001
-    base = 0.06 + (0.02 * depth / 56 if plain else -0.01 * math.log(depth / 20 + 1))
-    train_error = base * (1 + 8 * math.exp(-epoch / 15)) * (0.35 if rate < 0.1 else 1.0)
-    test_error = train_error + 0.02 + 0.01 * math.sin(epoch)
-    return {
-        "epoch": epoch,
-        "train_loss": 2.3 * train_error + 0.01,
-        "train_accuracy": max(0.0, 1 - train_error),
-        "test_loss": 2.3 * test_error + 0.05,
-        "test_accuracy": max(0.0, 1 - test_error),
-        "learning_rate": rate,
-        "seconds": 30.0,
-        "images_per_second": 1700.0,
-    }
-
-
-def trained_job(url: str, owner_id: uuid.UUID, fields: dict[str, Any]) -> uuid.UUID:
-    spec = JobRequest.model_validate(fields).resolve()
-    with session_scope(url) as session:
-        job, _ = jobs.create_job(session=session, owner_id=owner_id, spec=spec, max_queued=10**6)
-        job_id = job.id
-    with session_scope(url) as session:
-        claim = lifecycle.claim_job(
-            session=session, job_id=job_id, worker="bench", max_running_per_owner=10**6
-        )
-    assert isinstance(claim, lifecycle.Claim), claim
-    epochs = spec["epochs"]
-    plain = spec["architecture"] == "plain"
-    with session_scope(url) as session:
-        for epoch in range(1, epochs + 1):
-            lifecycle.save_progress(
-                session=session,
-                job_id=job_id,
-                lease_id=claim.lease_id,
-                checkpoint=b"-",
-                epoch=epoch,
-                batch=0,
-                run_seconds=30.0 * epoch,
-                metrics=curve(epoch, epochs, spec["depth"], plain),
-            )
-        last = curve(epochs, epochs, spec["depth"], plain)
-        confusion = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
-        lifecycle.finish_job(
-            session=session,
-            job_id=job_id,
-            lease_id=claim.lease_id,
-            weights=b"weights",
-            sha256="0" * 64,
-            run_seconds=30.0 * epochs,
-            final_test_accuracy=last["test_accuracy"],
-            final_test_loss=last["test_loss"],
-            best_test_accuracy=last["test_accuracy"],
-            best_epoch=epochs,
-            results={"per_class_accuracy": [0.9] * 10, "confusion_matrix": confusion},
-        )
-    return job_id
-
-
-def fill(url: str) -> tuple[str, uuid.UUID, list[uuid.UUID]]:
-    upgrade(url)
-    with session_scope(url) as session:
-        owner, key = keys.create_key(session=session, owner_name="bench")
-        owner_id = owner.owner_id
-    long_job = trained_job(url, owner_id, {"architecture": "resnet", "depth": 110, "epochs": 500})
-    compared = [
-        trained_job(url, owner_id, {"architecture": arch, "depth": depth, "epochs": 164, "seed": s})
-        for arch, depths in (("plain", (20, 32, 44, 56)), ("resnet", (20, 32, 44, 56, 110)))
-        for depth in depths
-        for s in range(2 if depth in (20, 56) else 1)
-    ][:12]
-    spec = JobRequest.model_validate({"architecture": "resnet", "depth": 20, "epochs": 1}).resolve()
-    with session_scope(url) as session:
-        for _ in range(1000):
-            jobs.create_job(session=session, owner_id=owner_id, spec=spec, max_queued=10**6)
-    return key, long_job, compared
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def until_drawn(tab: Any, wanted: dict[str, int], timeout_s: float = 60) -> float:
@@ -256,37 +166,13 @@ def main() -> None:
         print(f"filled the database in {time.perf_counter() - started:.1f} s ({folder})")
     port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": url,
         "BROKER_URL": f"filesystem://{folder}/broker",
         "MAX_QUEUED_PER_OWNER": "100000",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the API did not start") from None
-                time.sleep(0.2)
+    base = f"http://{HOST}:{port}"
+    # The port, not /healthz: the filesystem broker is no broker /healthz can reach.
+    with uvicorn_server(port, env, ready=None, start_timeout=60):
         print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}")
         ids = ",".join(str(one) for one in compared)
         with sync_playwright() as playwright:
@@ -329,9 +215,6 @@ def main() -> None:
         print(f"ms from navigation start (fresh tab, empty cache), {args.runs} runs:")
         for name, values in results.items():
             report(name, values)
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 if __name__ == "__main__":

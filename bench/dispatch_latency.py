@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -38,19 +36,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import stack  # noqa: E402
-from testkit.processes import Proc, children, cmdline, idle_spare, wait_for  # noqa: E402
+from testkit.processes import Proc, wait_for  # noqa: E402
+from testkit.procfs import children, cmdline, cpu_name, idle_spare  # noqa: E402
 
 JOB = {"architecture": "resnet", "depth": 8, "epochs": 1, "batch_size": 64}
 POLL_S = 0.005
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line]
-    return names[0] if names else "unknown CPU"
 
 
 def wait_idle(worker: Proc, tasks_done: int) -> None:
@@ -132,7 +122,7 @@ def main() -> None:
     print(f"\n{args.jobs} jobs, POST /jobs -> running on an idle worker (Redis + PostgreSQL)")
     print(summary("server", server))
     print(summary("client", client))
-    print(f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} cores")
+    print(f"machine: {cpu_name()}, {len(os.sched_getaffinity(0))} cores")
 
 
 if __name__ == "__main__":

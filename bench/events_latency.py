@@ -14,84 +14,46 @@ process does.
    this process commits `--events` epoch events `--interval` s apart; each event's latency is
    the time from the end of its commit (an after-commit listener registered before the
    publisher) to its arrival at the client, both read from one monotonic clock.
-2. Streams: GET /jobs/{id} throughput (the load generator of bench/api_load.py, `--connections`
-   keep-alive connections) with no stream open, then with `--streams` streams open on as many
-   running jobs (one asyncio client here), then with none again; and the API process's resident
-   memory (VmRSS) before and after opening them. With `--progress-hz`, every one of those jobs
-   also reports progress that often (Redis pub/sub, as training processes do), so the API
+2. Streams: GET /jobs/{id} throughput (the load generator of bench/http_load.py,
+   `--connections` keep-alive connections) with no stream open, then with `--streams` streams open
+   on as many running jobs (one asyncio client here), then with none again; and the API process's
+   resident memory (VmRSS) before and after opening them. With `--progress-hz`, every one of those
+   jobs also reports progress that often (Redis pub/sub, as training processes do), so the API
    forwards that many messages per stream per second during the measurement.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import datetime
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from api_load import METRICS, Target, bench_database, free_port, machine, measure  # noqa: E402
-
-from bench.harness import HOST, uvicorn_server  # noqa: E402
+from bench.event_streams import ProgressReports, Streams  # noqa: E402
+from bench.harness import (  # noqa: E402
+    HOST,
+    METRICS,
+    bench_database,
+    machine,
+    redis_server,
+    uvicorn_server,
+)
+from bench.http_load import Target, measure  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
+from testkit.procfs import rss_kib  # noqa: E402
 
 SPEC = {"architecture": "resnet", "depth": 20, "epochs": 164}
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    folder = Path(tempfile.mkdtemp(prefix="crs-bench-redis-"))
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(host=HOST, port=port).ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"redis://{HOST}:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def api_server(
-    port: int, env: dict[str, str]
-) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    return uvicorn_server(port, env, stop_timeout=15)
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise LookupError(pid)
 
 
 def seed(url: str, jobs_running: int) -> tuple[str, list[uuid.UUID]]:
@@ -215,109 +177,6 @@ def _claim_of(url: str, job_id: uuid.UUID) -> uuid.UUID:
         return job.lease_id
 
 
-# --- 2. many open streams -----------------------------------------------------------------------
-
-
-class Streams:
-    """`count` SSE streams held open by one asyncio loop in a thread; counts what arrives."""
-
-    def __init__(self, port: int, key: str, job_ids: list[uuid.UUID]) -> None:
-        self.port, self.key, self.job_ids = port, key, job_ids
-        self.open = 0
-        self.received = 0  # bytes
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-        self.opened = threading.Event()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),))
-
-    def start(self, timeout: float = 120) -> None:
-        self.thread.start()
-        if not self.opened.wait(timeout):
-            raise RuntimeError(f"only {self.open} of {len(self.job_ids)} streams opened")
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(30)
-
-    async def _main(self) -> None:
-        tasks = [asyncio.create_task(self._one(job_id)) for job_id in self.job_ids]
-        await self.stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _one(self, job_id: uuid.UUID) -> None:
-        # A raw HTTP/1.1 request: the client's own cost stays out of the API's measurement.
-        reader, writer = await asyncio.open_connection(HOST, self.port)
-        try:
-            writer.write(
-                f"GET /jobs/{job_id}/events/stream HTTP/1.1\r\nHost: {HOST}\r\n"
-                f"Authorization: Bearer {self.key}\r\nAccept: text/event-stream\r\n\r\n".encode()
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            if b" 200 " not in head.split(b"\r\n", 1)[0]:
-                raise RuntimeError(head[:200])
-            self.open += 1
-            if self.open == len(self.job_ids):
-                self.opened.set()
-            while True:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    return
-                self.received += len(chunk)
-        finally:
-            writer.close()
-
-
-class ProgressReports:
-    """Progress reports for every job at `hz` per second, published as training processes do."""
-
-    def __init__(self, redis_url: str, job_ids: list[uuid.UUID], hz: float) -> None:
-        self.redis_url, self.job_ids, self.hz = redis_url, job_ids, hz
-        self.done = threading.Event()
-        self.sent = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from core.live import (
-            PROGRESS_TTL_S,
-            client,
-            progress_channel,
-            progress_key,
-            progress_payload,
-        )
-
-        redis = client(self.redis_url)
-        while not self.done.wait(1 / self.hz):
-            now = datetime.datetime.now(datetime.UTC).isoformat()
-            pipe = redis.pipeline(transaction=False)
-            for job_id in self.job_ids:
-                data = {
-                    "epoch": 2,
-                    "epochs": 164,
-                    "batch": 100,
-                    "batches_per_epoch": 391,
-                    "images_per_second": 3500.0,
-                    "epoch_eta_seconds": 10.0,
-                    "eta_seconds": 2300.0,
-                    "at": now,
-                }
-                pipe.publish(progress_channel(self.redis_url), progress_payload(job_id, data))
-                pipe.set(progress_key(job_id), json.dumps(data), ex=PROGRESS_TTL_S)
-            pipe.execute()
-            self.sent += len(self.job_ids)
-
-    def __enter__(self) -> ProgressReports:
-        if self.hz > 0:
-            self.thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.done.set()
-        if self.thread.is_alive():
-            self.thread.join(10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100, help="epoch events timed")
@@ -342,7 +201,7 @@ def main() -> None:
         assert publisher is not None
         key, running = seed(url, args.streams)
         port = free_port()
-        with api_server(port, env) as api:
+        with uvicorn_server(port, env, stop_timeout=15) as api:
             base = f"http://{HOST}:{port}"
             delays = latency(url, base, key, args.events, args.interval, publisher)
             ordered = sorted(delays)

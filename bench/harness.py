@@ -7,16 +7,21 @@
   `Stack.processes` (the caller's workers too), drops the database and removes its folder.
 - `uvicorn_server()`: a quiet uvicorn (one worker, warnings only, no access log) for the
   throughput benchmarks, where the API's own logging would weigh on what is measured.
+- `bench_database()`, `redis_server()`: the pieces alone, for the benchmarks that play the
+  worker themselves; `machine()`: the line that names the machine in a report.
 
 A benchmark runs as a script (`.venv/bin/python bench/x.py`): it puts the repository root on
-sys.path itself before it imports this module. The testkit imports wait until `stack()` runs, so
-that the floor app of bench/api_load.py, which imports this module, loads no more than it did.
+sys.path itself before it imports this module. At import, this module loads only testkit's
+standard-library helpers (processes, procfs); the rest of testkit and the service wait until a
+function needs them, so that the floor app of bench/api_load.py, which imports this module,
+loads no more than it did.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,14 +33,27 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING
 
+from testkit.processes import Processes
+from testkit.procfs import cpu_name
+
 if TYPE_CHECKING:
     import httpx
 
-    from testkit.processes import Proc, Processes, RedisServer
+    from testkit.processes import Proc
+    from testkit.servers import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 UVICORN = ["--host", HOST, "--workers", "1", "--log-level", "warning", "--no-access-log"]
+METRICS = {  # an epoch's metrics, less its number, as the benchmarks that play the worker save them
+    "train_loss": 1.0,
+    "train_accuracy": 0.6,
+    "test_loss": 1.1,
+    "test_accuracy": 0.55,
+    "learning_rate": 0.1,
+    "seconds": 14.0,
+    "images_per_second": 3500.0,
+}
 
 
 @dataclass
@@ -54,7 +72,7 @@ class Stack:
 
     def start_workers(self, names: Sequence[str], settings: Mapping[str, str]) -> list[Proc]:
         """Workers with `env` and `settings` over it, started together; returned once ready."""
-        from testkit.processes import start_worker, wait_worker_ready
+        from testkit.starters import start_worker, wait_worker_ready
 
         procs = [start_worker(self.processes, name, {**self.env, **settings}) for name in names]
         for proc in procs:
@@ -86,14 +104,9 @@ def stack(
     from core.store.keys import create_key
     from core.store.migrate import upgrade
     from testkit.cifar_files import write_cifar10
-    from testkit.processes import (
-        Processes,
-        RedisServer,
-        start_api,
-        start_worker,
-        wait_worker_ready,
-    )
+    from testkit.servers import RedisServer
     from testkit.services import fresh_postgres_database
+    from testkit.starters import start_api, start_worker, wait_worker_ready
 
     with TemporaryDirectory(prefix=prefix) as folder, ExitStack() as cleanup:
         root = Path(folder)
@@ -129,29 +142,68 @@ def stack(
 
 
 @contextmanager
+def bench_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server with the migrations applied; its URL."""
+    from core.store.migrate import upgrade
+    from testkit.services import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def redis_server(prefix: str = "crs-bench-redis-") -> Iterator[str]:
+    """A redis-server of its own on a free port (testkit's, as the tests run it); its URL."""
+    from testkit.servers import RedisServer
+
+    with TemporaryDirectory(prefix=prefix) as folder:
+        processes = Processes(Path(folder) / "logs")
+        try:
+            redis = RedisServer(processes, Path(folder) / "redis")
+            redis.start()
+            yield redis.url()
+        finally:
+            processes.stop_all()
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {cpu_name()}"
+
+
+def _answers(port: int, ready: str | None) -> bool:
+    try:
+        if ready is None:
+            socket.create_connection((HOST, port), timeout=1).close()
+        else:
+            with urllib.request.urlopen(f"http://{HOST}:{port}{ready}", timeout=2):
+                pass
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
 def uvicorn_server(
     port: int,
     env: Mapping[str, str],
     *,
     app: Sequence[str] = ("api.app:app",),
-    ready: str = "/healthz",
+    ready: str | None = "/healthz",
     what: str = "the API",
+    start_timeout: float = 30,
     stop_timeout: float = 10,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`app` under a quiet uvicorn on `port`, once `ready` answers; SIGINT on exit, then a kill
-    if it has not stopped after `stop_timeout` s."""
+    """`app` under a quiet uvicorn on `port`, once `ready` answers (None: once the port accepts
+    connections); SIGINT on exit, then a kill if it has not stopped after `stop_timeout` s."""
     command = [sys.executable, "-m", "uvicorn", *app, *UVICORN, "--port", str(port)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{port}{ready}", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{what} did not start") from None
-                time.sleep(0.2)
+        deadline = time.monotonic() + start_timeout
+        while not _answers(port, ready):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.2)
         yield process
     finally:
         process.send_signal(signal.SIGINT)

@@ -40,11 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dispatch_latency import cpu_model  # noqa: E402
 from bench.harness import stack  # noqa: E402
 from core.store.db import session_scope  # noqa: E402
 from core.store.tables import Event, Job, JobStatus  # noqa: E402
 from testkit.processes import Proc, wait_for  # noqa: E402
+from testkit.procfs import cpu_name  # noqa: E402
 
 JOB: dict[str, Any] = {
     "architecture": "resnet",
@@ -180,7 +180,7 @@ def main() -> None:
     for workers in (1, 2):
         off, on = sweeps[(False, workers)], sweeps[(True, workers)]
         print(f"  {workers} worker(s): off {off:.1f} s, on {on:.1f} s, ratio {off / on:.2f}")
-    print(f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} cores, {time.ctime()}")
+    print(f"machine: {cpu_name()}, {len(os.sched_getaffinity(0))} cores, {time.ctime()}")
 
 
 if __name__ == "__main__":

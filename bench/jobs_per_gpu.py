@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dispatch_latency import cpu_model  # noqa: E402
 from bench.harness import stack  # noqa: E402
 from bench.job_startup import sweep_seconds  # noqa: E402
+from testkit.procfs import cpu_name  # noqa: E402
 
 # (label, worker settings)
 MODES: tuple[tuple[str, dict[str, str]], ...] = (
@@ -67,7 +67,7 @@ def main() -> None:
     print(f"\n{args.jobs} one-epoch ResNet-8 jobs, {args.images_per_class * 10} training images:")
     for label, _ in MODES:
         print(f"  {label:34} {seconds[label]:6.1f} s  (x{base / seconds[label]:.2f} vs first)")
-    print(f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} cores, {time.ctime()}")
+    print(f"machine: {cpu_name()}, {len(os.sched_getaffinity(0))} cores, {time.ctime()}")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ import hashlib
 import io
 import json
 import os
-import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.harness import HOST, uvicorn_server  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
+from testkit.procfs import cpu_name  # noqa: E402
 
 BATCH = 256
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -92,31 +93,11 @@ def seed_job(url: str, depth: int, data: bytes) -> tuple[str, uuid.UUID]:
 
 @contextmanager
 def api_server(url: str, folder: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BROKER_URL": f"filesystem://{folder}/broker",
-    }
-    command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the API did not start") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    port = free_port()
+    env = {"DATABASE_URL": url, "BROKER_URL": f"filesystem://{folder}/broker"}
+    # The port, not /healthz: the filesystem broker is no broker /healthz can reach.
+    with uvicorn_server(port, env, ready=None, start_timeout=120, stop_timeout=30):
+        yield f"http://{HOST}:{port}"
 
 
 def pngs(images: np.ndarray) -> list[bytes]:
@@ -222,15 +203,7 @@ def summary(results: dict[str, Any]) -> list[str]:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    return f"{cpu_name()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
 
 
 def main() -> None:

@@ -20,14 +20,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from api_load import bench_database, free_port, machine  # noqa: E402
-from events_latency import api_server, redis_server  # noqa: E402
-
-from bench.harness import HOST  # noqa: E402
+from bench.harness import HOST, bench_database, machine, redis_server, uvicorn_server  # noqa: E402
+from testkit.processes import free_port  # noqa: E402
 
 BASE = {"architecture": "resnet", "depth": 20, "epochs": 164}
 
@@ -50,7 +47,7 @@ def main() -> None:
             "MAX_QUEUED_PER_OWNER": str(10 * args.children * args.rounds),
         }
         with (
-            api_server(port, env),
+            uvicorn_server(port, env, stop_timeout=15),
             httpx.Client(
                 base_url=f"http://{HOST}:{port}",
                 headers={"Authorization": f"Bearer {key}"},

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from torchvision import transforms
 
 from core.trainer import TrainConfig, build_model, fit, load_cifar
 from testkit.cifar_files import write_cifar10
+from testkit.procfs import cpu_name
 
 THREADS = 2
 BATCH = 128
@@ -112,15 +111,6 @@ def core_steps(data_dir: Path, steps: int, *, precision: str, channels_last: boo
     )
     fit(config, should_stop=should_stop)
     return [b - a for a, b in itertools.pairwise(polls[WARMUP_STEPS:])]
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line]
-    return names[0] if names else "unknown CPU"
 
 
 def main() -> None:

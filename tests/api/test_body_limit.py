@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 from api.body_limit import BodyLimit, RouteLimit
 from api.errors import MAX_FIELD_ERRORS
 from core.store.migrate import upgrade
-from testkit.processes import Processes, rss_kib, start_api
+from testkit.processes import Processes
+from testkit.procfs import rss_kib
+from testkit.starters import start_api
 from tests.api.conftest import SPEC, Api
 
 LIMIT = 64 * 1024  # Settings.max_body_bytes by default

@@ -22,8 +22,10 @@ from core.store import keys
 from core.store.db import session_scope
 from core.store.migrate import upgrade
 from core.store.tables import Job
-from testkit.processes import Processes, RedisServer, start_api
+from testkit.processes import Processes
+from testkit.servers import RedisServer
 from testkit.services import fresh_postgres_database
+from testkit.starters import start_api
 from tests.api.conftest import SPEC, auth
 
 BURST = 50

@@ -20,14 +20,8 @@ from typing import Any
 import pytest
 
 from testkit.cifar_files import write_cifar10
-from testkit.processes import (
-    REPO,
-    Proc,
-    Processes,
-    start_api,
-    start_worker,
-    wait_worker_ready,
-)
+from testkit.processes import REPO, Proc, Processes
+from testkit.starters import start_api, start_worker, wait_worker_ready
 
 # ResNet-8 on 400 training images at batch 10: 40 batches, half a second to a few seconds an
 # epoch, long enough for progress events between the epochs.

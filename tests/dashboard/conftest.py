@@ -13,7 +13,8 @@ import pytest
 
 from testkit.builders import TEST_PER_CLASS, TRAIN_PER_CLASS
 from testkit.cifar_files import write_cifar10
-from testkit.processes import Processes, start_make_run
+from testkit.processes import Processes
+from testkit.starters import start_make_run
 from tests.dashboard.browser import Watch, launch, require_browser
 
 

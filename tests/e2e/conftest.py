@@ -19,15 +19,10 @@ from core.store.keys import create_key
 from core.store.migrate import upgrade
 from testkit.builders import SPEC, TEST_PER_CLASS, TRAIN_PER_CLASS, make_settings, worker_env
 from testkit.cifar_files import write_cifar10
-from testkit.processes import (
-    Proc,
-    Processes,
-    RedisServer,
-    start_api,
-    start_worker,
-    wait_worker_ready,
-)
+from testkit.processes import Proc, Processes
+from testkit.servers import RedisServer
 from testkit.services import fresh_postgres_database
+from testkit.starters import start_api, start_worker, wait_worker_ready
 
 # The body of POST /jobs for the tiny ResNet-8 job (the API fills in the rest as in SPEC).
 REQUEST = {

@@ -16,7 +16,8 @@ from core.store.db import session_scope
 from core.store.keys import create_key
 from core.store.migrate import upgrade
 from testkit.builders import make_settings, worker_env
-from testkit.processes import Processes, start_api, start_worker, wait_for, wait_worker_ready
+from testkit.processes import Processes, wait_for
+from testkit.starters import start_api, start_worker, wait_worker_ready
 from tests.e2e.conftest import client, submit, wait_job
 from tests.sse_reader import Message, StreamReader
 

@@ -18,10 +18,7 @@ from PIL import Image
 from safetensors.torch import load
 
 from core.trainer import build_model, load_cifar
-from testkit.processes import (
-    Proc,
-    Processes,
-)
+from testkit.processes import Proc, Processes
 from tests.e2e.conftest import deployed, submit, wait_job
 
 pytestmark = pytest.mark.slow

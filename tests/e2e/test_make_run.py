@@ -17,15 +17,10 @@ import pytest
 from api.run_local import Backoff, local_key
 from core.settings import Settings
 from core.store.migrate import upgrade
-from testkit.processes import (
-    Processes,
-    children,
-    cmdline,
-    pid_alive,
-    start_make_run,
-    wait_for,
-)
+from testkit.processes import Processes, wait_for
+from testkit.procfs import children, cmdline, pid_alive
 from testkit.receiver import receiving
+from testkit.starters import start_make_run
 from tests.e2e.conftest import check_trained_job, client, submit, wait_job
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """The fault tests' world: the test's own Redis, a PostgreSQL database, workers and the API.
 
-Every server and service a test breaks is a process it started itself (see `tests.processes`);
+Every server and service a test breaks is a process it started itself (see `testkit.processes`);
 the finalizers stop those process groups and nothing else, also when the test failed.
 """
 
@@ -22,19 +22,11 @@ from core.store import keys
 from core.store.db import session_scope
 from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Weights
 from testkit.cifar_files import write_cifar10
-from testkit.processes import (
-    Proc,
-    Processes,
-    RedisServer,
-    children,
-    cmdline,
-    idle_spare,
-    start_api,
-    start_worker,
-    wait_for,
-    wait_worker_ready,
-)
+from testkit.processes import Proc, Processes, wait_for
+from testkit.procfs import children, cmdline, idle_spare
+from testkit.servers import RedisServer
 from testkit.services import fresh_postgres_database
+from testkit.starters import start_api, start_worker, wait_worker_ready
 
 # 400 training and 100 test images: ResNet-8 at batch 50 is 8 steps, a second or two an epoch
 # on 2 CPU cores (more while other processes share them), long enough to stop one mid-epoch.

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
-from testkit.processes import RedisServer
+from testkit.servers import RedisServer
 from tests.faults.conftest import SPEC, Service
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.store.tables import JobStatus
-from testkit.processes import PostgresServer, Processes, RedisServer, postgres_server, wait_for
+from testkit.processes import Processes, wait_for
+from testkit.servers import PostgresServer, RedisServer, postgres_server
 from tests.faults.conftest import SPEC, Service, service_settings
 
 pytestmark = pytest.mark.slow

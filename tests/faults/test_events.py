@@ -15,8 +15,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from core.store.tables import JobStatus
-from testkit.processes import service_env, wait_for
+from testkit.processes import wait_for
 from testkit.receiver import receiving
+from testkit.starters import service_env
 from tests.faults.conftest import SPEC, Service, log_lines, worker_named
 from tests.sse_reader import StreamReader
 

@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from core.store.tables import Job, JobStatus
-from testkit.processes import Proc, pid_alive, wait_for
+from testkit.processes import Proc, wait_for
+from testkit.procfs import pid_alive
 from tests.faults.conftest import (
     SPEC,
     Service,

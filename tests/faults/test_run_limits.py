@@ -8,7 +8,8 @@ import signal
 import pytest
 
 from core.store.tables import JobStatus
-from testkit.processes import pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import pid_alive
 from tests.faults.conftest import Service, training_children
 
 pytestmark = pytest.mark.slow

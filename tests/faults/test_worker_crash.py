@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.store.tables import JobStatus
-from testkit.processes import pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import pid_alive
 from tests.e2e.conftest import check_trained_job
 from tests.faults.conftest import (
     SPEC,

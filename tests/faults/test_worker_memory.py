@@ -13,7 +13,8 @@ import pytest
 
 from core.store.tables import JobStatus
 from testkit.cifar_files import write_cifar10
-from testkit.processes import Proc, children, idle_spare, rss_kib, wait_for
+from testkit.processes import Proc, wait_for
+from testkit.procfs import children, idle_spare, rss_kib
 from tests.faults.conftest import Service, log_lines
 
 pytestmark = pytest.mark.slow

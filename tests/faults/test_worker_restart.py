@@ -12,7 +12,8 @@ from datetime import datetime
 import pytest
 
 from core.store.tables import JobStatus
-from testkit.processes import pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import pid_alive
 from tests.faults.conftest import Service, log_lines, training_children
 
 pytestmark = pytest.mark.slow

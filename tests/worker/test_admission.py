@@ -14,7 +14,8 @@ import pytest
 
 from core.compute import activation_bytes, weights_bytes
 from core.settings import Settings
-from testkit.processes import pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import pid_alive
 from worker import spawn
 from worker.admission import PROCESS_BYTES, MemoryBudget, device_free_bytes, job_bytes
 from worker.supervisor import Slots

@@ -13,7 +13,8 @@ import pytest
 from core.settings import Settings
 from core.store.tables import JobStatus
 from testkit.builders import Sent, job_row, new_job
-from testkit.processes import pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import pid_alive
 from worker import spare, supervisor
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,8 @@ import pytest
 from core.settings import Settings
 from core.store.tables import JobStatus
 from testkit.builders import Sent, claim, job_row, new_job
-from testkit.processes import children, cmdline, pid_alive, wait_for
+from testkit.processes import wait_for
+from testkit.procfs import children, cmdline, pid_alive
 from worker import supervisor
 from worker.child_order import ChildOrder
 
