@@ -2,8 +2,8 @@
 copy of the folder with a secrets.env of throw-away values (the real one is never committed).
 
 A tool that is missing skips its test with the reason, or fails it under CI=true. The tools
-come from `make k8s-tools`: Debian's kubectl (kustomize inside), checkov in .k8s-tools/checkov
-and the npm package of KEDA's CRD schemas in .k8s-tools/node_modules.
+come from `make k8s-tools`: kubectl (kustomize inside) and checkov in .k8s-tools/venv, the npm
+package of KEDA's CRD schemas in .k8s-tools/node_modules.
 """
 
 from __future__ import annotations
@@ -43,8 +43,14 @@ def need(tool: str | None, what: str) -> str:
     return tool
 
 
+def tool(name: str) -> str | None:
+    """`make k8s-tools`'s copy, else one on PATH."""
+    ours = TOOLS / "venv" / "bin" / name
+    return str(ours) if ours.exists() else shutil.which(name)
+
+
 def kubectl() -> str:
-    return need(shutil.which("kubectl"), "kubectl")
+    return need(tool("kubectl"), "kubectl")
 
 
 @cache

@@ -192,3 +192,25 @@ def test_training_workers_keep_names_and_state() -> None:
         owner = [name for path, name in mounts.items() if cfg[setting].startswith(path + "/")]
         assert owner and owner[0] in claims, setting
     assert "-n" not in container["command"] and "--hostname" not in container["command"]
+
+
+def test_migrations_apply_alone() -> None:
+    """docs/DEPLOYING.md applies `-l 'app.kubernetes.io/component in (config,migrations)'`
+    first: that selection holds the Job and everything its pod reads."""
+    objects = render("external")
+    chosen = {
+        (o["kind"], o["metadata"]["name"])
+        for o in objects
+        if o["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        in ("config", "migrations")
+    }
+    job = one(objects, "Job", "crs-migrate")
+    (container,) = containers(job)
+    reads = {("ConfigMap", ref["configMapRef"]["name"]) for ref in container["envFrom"]}
+    reads |= {
+        ("Secret", e["valueFrom"]["secretKeyRef"]["name"])
+        for e in container["env"]
+        if "valueFrom" in e
+    }
+    assert {("Job", "crs-migrate"), *reads} <= chosen
+    assert ("Deployment", "crs-api") not in chosen

@@ -13,7 +13,16 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from tests.deploy.k8s_render import K8S, OVERLAYS, ROOT, TOOLS, need, render, rendered_text
+from tests.deploy.k8s_render import (
+    K8S,
+    OVERLAYS,
+    ROOT,
+    TOOLS,
+    need,
+    render,
+    rendered_text,
+    tool,
+)
 
 # The oldest Kubernetes these manifests are written for: the StatefulSet's
 # persistentVolumeClaimRetentionPolicy is stable from 1.32 on.
@@ -72,9 +81,7 @@ def test_keda_check_refuses_a_wrong_scaled_object() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("overlay", ["external", "bundled"])  # scale-to-zero: a replica count
 def test_checkov_finds_nothing_unexplained(overlay: str, tmp_path: Path) -> None:
-    checkov = need(
-        shutil.which("checkov") or _existing(TOOLS / "checkov" / "bin" / "checkov"), "checkov"
-    )
+    checkov = need(tool("checkov"), "checkov")
     manifest = tmp_path / f"{overlay}.yaml"
     manifest.write_text(rendered_text(overlay))
     result = subprocess.run(
@@ -95,10 +102,6 @@ def test_checkov_finds_nothing_unexplained(overlay: str, tmp_path: Path) -> None
     for check in report["results"]["skipped_checks"]:
         reason = check["check_result"].get("suppress_comment", "")
         assert len(reason) > 30, f"{check['check_id']} on {check['resource']}: {reason!r}"
-
-
-def _existing(path: Path) -> str | None:
-    return str(path) if path.exists() else None
 
 
 def test_bundled_postgres_makes_the_roles_as_compose_does() -> None:
