@@ -61,7 +61,11 @@ def _copy() -> Path:
     copy = Path(folder.name) / "k8s"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
     example = (K8S / "base" / "secrets.env.example").read_text()
-    keys = [line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")]
+    keys = [
+        line.split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
     assert sorted(keys) == sorted(SECRETS), "secrets.env.example lists other keys"
     lines = [f"{key}={SECRETS[key]}" for key in keys]
     (copy / "base" / "secrets.env").write_text("\n".join(lines) + "\n")

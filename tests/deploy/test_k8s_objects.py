@@ -37,7 +37,7 @@ def _settings(objects: list[dict[str, Any]]) -> Settings:
         "DATABASE_URL": "postgresql://crs_app:x@db/crs",
         "BROKER_URL": SECRETS["BROKER_URL"],
     }
-    return Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    return Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg,arg-type]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -82,9 +82,10 @@ def test_api_probes_and_disruption_budget() -> None:
     budget = one(objects, "PodDisruptionBudget", "crs-api")
     assert budget["spec"]["minAvailable"] >= 1
     assert api["spec"]["replicas"] > budget["spec"]["minAvailable"]
-    assert budget["spec"]["selector"]["matchLabels"].items() <= api["spec"]["template"][
-        "metadata"
-    ]["labels"].items()
+    assert (
+        budget["spec"]["selector"]["matchLabels"].items()
+        <= api["spec"]["template"]["metadata"]["labels"].items()
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -174,9 +175,10 @@ def test_migrations_as_owner_services_as_app(overlay: str) -> None:
 def test_scale_to_zero_overlay() -> None:
     scaled = one(render("scale-to-zero"), "ScaledObject", "crs-training-worker")
     assert scaled["spec"]["minReplicaCount"] == 0
-    assert one(render("external"), "ScaledObject", "crs-training-worker")["spec"][
-        "minReplicaCount"
-    ] >= 1
+    assert (
+        one(render("external"), "ScaledObject", "crs-training-worker")["spec"]["minReplicaCount"]
+        >= 1
+    )
 
 
 def test_training_workers_keep_names_and_state() -> None:

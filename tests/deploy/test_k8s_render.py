@@ -93,7 +93,8 @@ def test_checkov_finds_nothing_unexplained(overlay: str, tmp_path: Path) -> None
     )
     report = json.loads(result.stdout)
     failed = [
-        f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"]["failed_checks"]
+        f"{c['check_id']} {c['resource']}: {c['check_name']}"
+        for c in report["results"]["failed_checks"]
     ]
     assert not failed, "\n".join(failed)
     assert report["summary"]["passed"] > 100

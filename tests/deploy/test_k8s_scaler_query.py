@@ -130,7 +130,7 @@ def test_scaler_query_counts_what_the_store_counts(database: str) -> None:
         make.queued(bob)
         make.queued(bob)
         # carol's sweep may run one child at a time: one running, two waiting for it.
-        sweep, children, _ = create_sweep(
+        _, children, _ = create_sweep(
             session=session,
             owner_id=carol,
             children=[NewChild(point={"seed": s}, spec={**SPEC, "seed": s}) for s in range(3)],

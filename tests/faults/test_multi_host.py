@@ -90,7 +90,8 @@ def test_three_hosts_survive_scale_down_and_lost_node(
     signalled_at = time.time()
     stopped.send_signal(signal.SIGTERM)
     assert stopped.wait(60) == 0, stopped.output()
-    assert log_lines(stopped, str(handed.id), "handed back to the queue"), stopped.output()
+    [back] = log_lines(stopped, str(handed.id), "handed back to the queue") or [stopped.output()]
+    handed_back_s = _logged_at(back) - signalled_at
 
     # Another host resumes it from the checkpoint; its training process logs "resuming" just
     # before the first step.
@@ -144,7 +145,8 @@ def test_three_hosts_survive_scale_down_and_lost_node(
     ids = {job.id for job in done}
     with session_scope(service.database_url) as session:
         records = Counter(
-            session.execute(select(EpochRecord.job_id, EpochRecord.epoch)).tuples().all()
+            (job_id, epoch)
+            for job_id, epoch in session.execute(select(EpochRecord.job_id, EpochRecord.epoch))
         )
         epoch_events = Counter(
             (event.job_id, event.data.get("epoch"))
@@ -157,11 +159,12 @@ def test_three_hosts_survive_scale_down_and_lost_node(
     assert service.job(handed.id).attempts == 1  # the hand-back is not a failed attempt
     killed_again = service.job(killed_job.id)
     figures = (
-        f"multi-host drill: SIGTERM to resumed first step {resume_s:.1f} s "
-        f"(child {handed.id} from {stopped.name} to {resumer.name}); child {killed_job.id} "
+        f"multi-host drill: SIGTERM to resumed first step {resume_s:.1f} s, of which "
+        f"{handed_back_s:.1f} s to the hand-back (child {handed.id} from {stopped.name} to "
+        f"{resumer.name}); child {killed_job.id} "
         f"lost with {killed.name}, {killed_again.attempts} attempts; "
         f"{CHILDREN} children x {EPOCHS} epochs in {time.monotonic() - started:.0f} s"
     )
     log.warning(figures)
     print(figures)
-    assert 0 < resume_s < 60
+    assert 0 < handed_back_s < resume_s
