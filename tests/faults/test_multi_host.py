@@ -152,19 +152,28 @@ def test_three_hosts_survive_scale_down_and_lost_node(
             (event.job_id, event.data.get("epoch"))
             for event in session.scalars(select(Event).where(Event.type == "epoch"))
         )
+        # The claim of the resumed attempt: the last "attempt" event of the handed-back child.
+        claimed = session.scalars(
+            select(Event.created_at)
+            .where(Event.job_id == handed.id, Event.type == "attempt")
+            .order_by(Event.id.desc())
+        ).first()
     every_epoch = Counter({(job_id, epoch): 1 for job_id in ids for epoch in range(1, EPOCHS + 1)})
     assert records == every_epoch
     # An epoch trained again after a resume would have announced itself a second time.
     assert epoch_events == every_epoch
+    assert claimed is not None
+    claimed_s = claimed.timestamp() - signalled_at
     assert service.job(handed.id).attempts == 1  # the hand-back is not a failed attempt
     killed_again = service.job(killed_job.id)
     figures = (
         f"multi-host drill: SIGTERM to resumed first step {resume_s:.1f} s, of which "
-        f"{handed_back_s:.1f} s to the hand-back (child {handed.id} from {stopped.name} to "
+        f"{handed_back_s:.1f} s to the hand-back and {claimed_s:.1f} s to the claim by a free "
+        f"worker (child {handed.id} from {stopped.name} to "
         f"{resumer.name}); child {killed_job.id} "
         f"lost with {killed.name}, {killed_again.attempts} attempts; "
         f"{CHILDREN} children x {EPOCHS} epochs in {time.monotonic() - started:.0f} s"
     )
     log.warning(figures)
     print(figures)
-    assert 0 < handed_back_s < resume_s
+    assert 0 < handed_back_s < claimed_s < resume_s
