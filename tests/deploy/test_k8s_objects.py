@@ -147,8 +147,14 @@ def test_scaler_matches_config(overlay: str) -> None:
     caps = re.findall(r"status = 'running'\) < (\d+)", trigger["query"])
     assert caps == [str(settings.max_running_per_owner)]
     cfg = config(objects)
+    # KEDA's operator resolves the name in its own namespace: a service's short name is not
+    # enough there.
+    scaled = one(objects, "ScaledObject", "crs-training-worker")
+    host = cfg["DB_HOST"]
+    if "." not in host:
+        host = f"{host}.{scaled['metadata']['namespace']}.svc"
     assert (trigger["host"], trigger["port"], trigger["dbName"], trigger["sslmode"]) == (
-        cfg["DB_HOST"],
+        host,
         cfg["DB_PORT"],
         cfg["DB_NAME"],
         cfg["DB_SSLMODE"],
