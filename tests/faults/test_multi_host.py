@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from core.store.db import session_scope
 from core.store.tables import EpochRecord, Event, Job, JobStatus
-from testkit.processes import Proc, start_worker, wait_for, wait_worker_ready
+from testkit.processes import Proc, wait_for
+from testkit.starters import start_worker, wait_worker_ready
 from tests.faults.conftest import SPEC, Service, log_lines, worker_named
 
 pytestmark = pytest.mark.slow
