@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.queue import JobQueue
 from core.settings import Settings
 from core.store.tables import Owner
+from core.vocabulary import ErrorCode
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,7 +119,9 @@ async def authenticate(request: Request) -> Owner:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "unauthorized", UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, ErrorCode.unauthorized, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
+        )
     found = services(request)
     owner = found.keys.cached(key)
     if owner is not None:
@@ -127,14 +130,14 @@ async def authenticate(request: Request) -> Owner:
     wait_s = found.failures.retry_after_s(address)
     if wait_s is not None:
         headers = {"Retry-After": str(wait_s)}
-        raise ApiError(429, "too_many_failures", TOO_MANY_FAILURES, headers=headers)
+        raise ApiError(429, ErrorCode.too_many_failures, TOO_MANY_FAILURES, headers=headers)
     if not found.keys.known_unknown(key):
         owner = await run_in_threadpool(found.keys.look_up, found.sessions, key)
     if owner is None:
         found.failures.record(address)
         raise ApiError(
             401,
-            "unauthorized",
+            ErrorCode.unauthorized,
             "the API key is unknown or revoked",
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -16,6 +16,7 @@ from api.errors import ApiError
 from core.store.artifacts import ONNX, SAFETENSORS, ArtifactInfo, artifact_info, iter_artifact
 from core.store.jobs import get_job
 from core.store.tables import Job, JobStatus, Owner
+from core.vocabulary import ErrorCode
 
 WeightsFormat = Literal["pt", "safetensors", "onnx"]
 FORMAT_DOC = (
@@ -65,13 +66,17 @@ def _info(
     info = artifact_info(session=session, job_id=job.id, kind=KINDS[format_])
     if info is None:
         if job.status != JobStatus.succeeded:
-            raise ApiError(409, "conflict", no_weights.get(job.status, "job has no weights"))
+            raise ApiError(
+                409, ErrorCode.conflict, no_weights.get(job.status, "job has no weights")
+            )
         raise ApiError(
-            409, "conflict", f"job has no {format_} file (it succeeded before exports existed)"
+            409,
+            ErrorCode.conflict,
+            f"job has no {format_} file (it succeeded before exports existed)",
         )
     if info.size == 0:  # the export failed its check; `info` says why
         reason = (info.info or {}).get("message", f"the {format_} export failed")
-        raise ApiError(409, "conflict", f"no {format_} file: {reason}")
+        raise ApiError(409, ErrorCode.conflict, f"no {format_} file: {reason}")
     return job, info
 
 

@@ -26,6 +26,7 @@ from core.store.errors import (
     QuotaExceeded,
     StorageQuotaExceeded,
 )
+from core.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class FieldError(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="stable, for programs: validation_error, not_found, ...")
+    code: ErrorCode = Field(description="stable, for programs: validation_error, not_found, ...")
     message: str = Field(description="for people: what went wrong and what to do")
     fields: list[FieldError] = Field(default_factory=list)
 
@@ -69,7 +70,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         fields: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
@@ -87,7 +88,7 @@ def invalid(fields: list[FieldError], more: int = 0) -> ApiError:
     message = "; ".join(f"{error.field}: {error.reason}" for error in fields)
     if more:
         message += f"; and {more} more errors not listed"
-    return ApiError(422, "validation_error", message, fields)
+    return ApiError(422, ErrorCode.validation_error, message, fields)
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -131,12 +132,12 @@ async def _validation(_request: Request, error: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    415: "unsupported_media_type",
+    400: ErrorCode.bad_request,
+    401: ErrorCode.unauthorized,
+    404: ErrorCode.not_found,
+    405: ErrorCode.method_not_allowed,
+    413: ErrorCode.too_large,
+    415: ErrorCode.unsupported_media_type,
 }
 
 
@@ -145,7 +146,7 @@ HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    code = _HTTP_CODES.get(error.status_code, "http_error")
+    code = _HTTP_CODES.get(error.status_code, ErrorCode.http_error)
     headers = dict(error.headers or {})
     if error.status_code == 405:
         # Starlette names the methods of the first route on the path only (GET /jobs and
@@ -169,17 +170,17 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _store(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, JobNotFound):
-        return error_response(ApiError(404, "not_found", str(error)))
+        return error_response(ApiError(404, ErrorCode.not_found, str(error)))
     if isinstance(error, JobStateConflict):
-        return error_response(ApiError(409, "conflict", str(error)))
+        return error_response(ApiError(409, ErrorCode.conflict, str(error)))
     if isinstance(error, QuotaExceeded):
         budget = isinstance(error, ComputeBudgetExceeded)
-        code = "compute_budget_exceeded" if budget else "quota_exceeded"
+        code = ErrorCode.compute_budget_exceeded if budget else ErrorCode.quota_exceeded
         retry = {"Retry-After": str(error.retry_after_s)}
         return error_response(ApiError(429, code, str(error), headers=retry))
     if isinstance(error, StorageQuotaExceeded):
         # 409, not 429: waiting frees nothing; the owner must delete jobs first.
-        return error_response(ApiError(409, "storage_quota_exceeded", str(error)))
+        return error_response(ApiError(409, ErrorCode.storage_quota_exceeded, str(error)))
     assert isinstance(error, IdempotencyConflict)
     field = FieldError.at("header", "Idempotency-Key", str(error))
     return error_response(invalid([field]))
@@ -188,13 +189,15 @@ async def _store(_request: Request, error: Exception) -> JSONResponse:
 async def _database_down(request: Request, error: Exception) -> JSONResponse:
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, error)
     headers = {"Retry-After": str(RETRY_AFTER_S)}
-    return error_response(ApiError(503, "database_unavailable", DATABASE_DOWN, headers=headers))
+    return error_response(
+        ApiError(503, ErrorCode.database_unavailable, DATABASE_DOWN, headers=headers)
+    )
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     # Starlette logs the traceback after this answer; the client gets the usual shape.
     message = "an unexpected error occurred; it has been logged"
-    return error_response(ApiError(500, "internal_error", message))
+    return error_response(ApiError(500, ErrorCode.internal_error, message))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -215,8 +218,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # For `responses=` in the routes: the error bodies show in the OpenAPI docs.
-def error_doc(description: str, code: str, message: str) -> dict[str, Any]:
-    example = {"error": {"code": code, "message": message, "fields": []}}
+def error_doc(description: str, code: ErrorCode, message: str) -> dict[str, Any]:
+    example: dict[str, Any] = {"error": {"code": code.value, "message": message, "fields": []}}
     return {
         "model": ErrorResponse,
         "description": description,

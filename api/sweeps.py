@@ -28,6 +28,7 @@ from core.store.sweeps import NewChild, create_sweep
 from core.store.tables import Owner, Sweep
 from core.sweeps.expand import Child, distribution_problem, expand
 from core.sweeps.presets import presets
+from core.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _send_all(sessions: sessionmaker[Session], queue: JobQueue, ids: list[uuid.U
         for job_id in ids:
             store(partial(_delete_unsent, job_id))
         retry = {"Retry-After": str(RETRY_AFTER_S)}
-        raise ApiError(503, "queue_unavailable", QUEUE_DOWN, headers=retry) from None
+        raise ApiError(503, ErrorCode.queue_unavailable, QUEUE_DOWN, headers=retry) from None
     with sessions() as session:
         mark_all_enqueued(session=session, job_ids=ids)
 

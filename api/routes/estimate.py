@@ -18,6 +18,7 @@ from core.estimate import cost, estimate_times
 from core.settings import Settings
 from core.store.artifacts import throughput_measurements
 from core.store.tables import Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -95,9 +96,13 @@ class Estimate(BaseModel):
     summary="Estimate a job before submitting it",
     response_model=Estimate,
     responses={
-        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
+        401: error_doc(
+            "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
+        ),
         422: error_doc(
-            "the body would be refused by POST /jobs", "validation_error", "depth: must be 6n+2 ..."
+            "the body would be refused by POST /jobs",
+            ErrorCode.validation_error,
+            "depth: must be 6n+2 ...",
         ),
     },
 )

@@ -31,6 +31,7 @@ from core.store.events import (
 from core.store.jobs import get_job
 from core.store.tables import Owner
 from core.store.webhooks import job_deliveries
+from core.vocabulary import ErrorCode
 
 router = APIRouter(tags=["events"])
 
@@ -157,7 +158,7 @@ async def job_stream(
     responses={
         **STREAM_DOC,
         **UNAUTHORIZED,
-        422: error_doc("a bad Last-Event-ID", "validation_error", BAD_CURSOR),
+        422: error_doc("a bad Last-Event-ID", ErrorCode.validation_error, BAD_CURSOR),
     },
 )
 async def owner_stream(
@@ -194,7 +195,7 @@ def _deliveries(session: Session, owner: Owner, job_id: uuid.UUID) -> WebhookDel
             WebhookDeliveryView(
                 id=delivery.id,
                 event_id=delivery.event_id,
-                event_type=event_type,
+                event_type=EventType(event_type),
                 url=delivery.url,
                 state=delivery.state,  # type: ignore[arg-type]
                 next_try_at=delivery.next_try_at if delivery.state == "pending" else None,

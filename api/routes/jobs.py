@@ -42,6 +42,7 @@ from core.store.jobs import (
 )
 from core.store.storage import delete_job_data
 from core.store.tables import Job, JobStatus, Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -226,7 +227,7 @@ def _weights_info(session: Session, owner: Owner, job_id: uuid.UUID) -> tuple[Jo
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     info = weights_info(session=session, job_id=job.id)
     if info is None:
-        raise ApiError(409, "conflict", NO_WEIGHTS.get(job.status, "job has no weights"))
+        raise ApiError(409, ErrorCode.conflict, NO_WEIGHTS.get(job.status, "job has no weights"))
     return job, info
 
 

@@ -26,10 +26,12 @@ from api.predict import (
     parse_arrays,
     run_model,
 )
+from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
 from core.store.jobs import get_job
 from core.store.tables import JobStatus, Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -121,19 +123,25 @@ class Predictions(BaseModel):
     response_model=Predictions,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={
-        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
-        404: error_doc("no such job among yours", "not_found", "no job ..."),
+        401: error_doc(
+            "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
+        ),
+        404: error_doc("no such job among yours", ErrorCode.not_found, "no job ..."),
         409: error_doc(
-            "the job has no network to predict with", "conflict", NOT_YET[JobStatus.running]
+            "the job has no network to predict with", ErrorCode.conflict, NOT_YET[JobStatus.running]
         ),
-        410: error_doc("the job's files were deleted", "gone", GONE_EXAMPLE),
+        410: error_doc("the job's files were deleted", ErrorCode.gone, GONE_EXAMPLE),
         413: error_doc(
-            "the body is over the route's limit", "too_large", "the request body is over ..."
+            "the body is over the route's limit",
+            ErrorCode.too_large,
+            "the request body is over ...",
         ),
-        415: error_doc("neither multipart/form-data nor JSON", "unsupported_media_type", "..."),
+        415: error_doc(
+            "neither multipart/form-data nor JSON", ErrorCode.unsupported_media_type, "..."
+        ),
         422: error_doc(
             "an image is not an image, truncated, too large, of the wrong shape; too many images",
-            "validation_error",
+            ErrorCode.validation_error,
             "images.0: the PNG file is truncated",
         ),
     },
@@ -171,17 +179,21 @@ def _model(
     info = artifact_info(session=session, job_id=job.id, kind=ONNX)
     if info is None:
         message = NOT_YET.get(job.status, "the job has no ONNX export to predict with")
-        raise ApiError(409, "conflict", message)
+        raise ApiError(409, ErrorCode.conflict, message)
     if info.size == 0:
         reason = (info.info or {}).get("message", "the ONNX export failed")
-        raise ApiError(409, "conflict", f"no predictions: {reason}")
+        raise ApiError(409, ErrorCode.conflict, f"no predictions: {reason}")
     cached = cache.get(job.id, info.sha256)
     if cached is not None:
         return cached
     data = load_artifact(session=session, job_id=job.id, kind=ONNX)
     if data is None:  # deleted in between
-        raise ApiError(409, "conflict", "the job's ONNX export is gone")
-    classes = (info.info or {}).get("classes") or (job.results or {}).get("classes") or []
+        raise ApiError(409, ErrorCode.conflict, "the job's ONNX export is gone")
+    classes = (
+        (info.info or {}).get("classes")
+        or (job.results or {}).get("classes")
+        or CLASS_NAMES[job.spec["dataset"]]
+    )
     return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
 
 
@@ -194,7 +206,7 @@ async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]
         return await run_in_threadpool(_arrays, body, settings.predict_max_images)
     raise ApiError(
         415,
-        "unsupported_media_type",
+        ErrorCode.unsupported_media_type,
         'send images as multipart/form-data (field `images`) or as JSON {"images": [...]}',
         [FieldError.at("header", "Content-Type", f"{kind or 'none'} is not accepted")],
     )

@@ -15,6 +15,7 @@ from api.errors import ApiError, error_doc
 from core.store.artifacts import REPORT, load_artifact
 from core.store.jobs import get_job
 from core.store.tables import JobStatus, Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -54,10 +55,14 @@ EXAMPLE = {
             "matrix, the most confident mistakes; `definitions` gives each figure's definition",
             "content": {"application/json": {"example": EXAMPLE}},
         },
-        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
-        404: error_doc("no such job among yours", "not_found", "no job ..."),
-        409: error_doc("the job has no report (yet)", "conflict", NO_REPORT[JobStatus.running]),
-        410: error_doc("the job's files were deleted", "gone", GONE_EXAMPLE),
+        401: error_doc(
+            "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
+        ),
+        404: error_doc("no such job among yours", ErrorCode.not_found, "no job ..."),
+        409: error_doc(
+            "the job has no report (yet)", ErrorCode.conflict, NO_REPORT[JobStatus.running]
+        ),
+        410: error_doc("the job's files were deleted", ErrorCode.gone, GONE_EXAMPLE),
     },
 )
 async def report(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> dict[str, Any]:
@@ -70,6 +75,6 @@ def _report(session: Session, owner: Owner, job_id: uuid.UUID) -> dict[str, Any]
     refuse_if_deleted(job)
     data = load_artifact(session=session, job_id=job.id, kind=REPORT)
     if data is None:
-        raise ApiError(409, "conflict", NO_REPORT.get(job.status, "the job has no report"))
+        raise ApiError(409, ErrorCode.conflict, NO_REPORT.get(job.status, "the job has no report"))
     found: dict[str, Any] = json.loads(data)
     return {"job_id": str(job.id), **found}

@@ -36,12 +36,13 @@ from core.store.tables import Owner, Sweep
 from core.sweeps.figure import FORMATS, draw_figure
 from core.sweeps.presets import presets
 from core.sweeps.report import ChildRun, build_report, to_csv, to_markdown
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 SweepId = Annotated[uuid.UUID, Path(description="the sweep's id, as POST /sweeps returned it")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: error_doc("no such sweep among yours", "not_found", "no sweep ...")
+    404: error_doc("no such sweep among yours", ErrorCode.not_found, "no sweep ...")
 }
 
 
@@ -129,13 +130,13 @@ def _references(sweep: Sweep) -> tuple[str, ...]:
         422: error_doc(
             "a child is invalid (named by its grid values), the grid is too large, or the "
             "preset is unknown",
-            "validation_error",
+            ErrorCode.validation_error,
             'depth: child {"depth": 21}: depth must be 6n+2 ...',
         ),
         429: error_doc(
             "too many of your jobs or sweeps are queued, or (code `compute_budget_exceeded`) "
             "the children would take your queued and running work past COMPUTE_BUDGET_FLOPS",
-            "quota_exceeded",
+            ErrorCode.quota_exceeded,
             "...",
         ),
     },
