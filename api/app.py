@@ -24,7 +24,7 @@ Train the CIFAR ResNets of He et al. 2016 (section 4.2): submit a job, follow it
 download the weights.
 
 Every request under `/jobs` carries `Authorization: Bearer <key>`
-(`python -m api.keys create <owner>` makes one). Errors share one shape:
+(`python -m ops.keys create <owner>` makes one). Errors share one shape:
 `{"error": {"code", "message", "fields": [{"field", "in", "reason"}]}}`.
 """
 

@@ -108,7 +108,7 @@ TOO_MANY_FAILURES = "too many failed authentications from your address; retry af
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "`Authorization: Bearer <key>`, a key from `python -m api.keys create <owner>`",
+    "description": "`Authorization: Bearer <key>`, a key from `python -m ops.keys create <owner>`",
 }
 
 

@@ -74,7 +74,7 @@ class ServiceFields(BaseModel):
         "differs, the classifier is replaced",
     )
     # Issue 8: where to POST the job's events, signed per Standard Webhooks with the owner's
-    # secret (`python -m api.keys webhook-secret <owner>`). Not part of the stored spec.
+    # secret (`python -m ops.keys webhook-secret <owner>`). Not part of the stored spec.
     webhook_url: str | None = Field(
         default=None,
         min_length=1,

@@ -1,5 +1,5 @@
 """The dashboard used the way a person uses it: headless Chromium against the service started as
-`make run` starts it (`python -m api.run_local`: API, one real worker, SQLite, the filesystem
+`make run` starts it (`python -m ops.run_local`: API, one real worker, SQLite, the filesystem
 broker), on generated CIFAR-10 files. One server and one browser for the module; each test
 saves screenshots under var/screenshots/ and fails on any script or console error. The server,
 the browser and the signed-in tab are the fixtures of conftest.py."""
