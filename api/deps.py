@@ -6,20 +6,23 @@ them back, so a test passes its own Settings to `create_app` and nothing global 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import functools
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import FailureLimit, KeyCache
 from api.errors import ApiError
-from api.queue import JobQueue
+from api.submission.job_queue import JobQueue
 from core.settings import Settings
 from core.store.tables import Owner
 from core.vocabulary import ErrorCode
@@ -97,9 +100,29 @@ async def in_thread(
     return await run_in_threadpool(run)
 
 
+def db_route(route: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """A route written as plain sync database work, served as an async endpoint that runs it
+    through `in_thread` (see there for why: sync endpoints deadlock the pool under load).
+
+    The route takes the request's session as its `session` parameter; FastAPI reads the
+    parameters, annotations and docstring through `functools.wraps`.
+    """
+    if "session" not in inspect.signature(route).parameters:
+        raise TypeError(f"{route.__name__}: a db_route takes the request's `session`")
+
+    @functools.wraps(route)
+    async def endpoint(*args: P.args, **kwargs: P.kwargs) -> T:
+        session = kwargs["session"]
+        assert isinstance(session, Session)
+        return await in_thread(session, lambda _session: route(*args, **kwargs))
+
+    return endpoint
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
 
 UNAUTHORIZED = "a valid API key is required: send `Authorization: Bearer <key>`"
 TOO_MANY_FAILURES = "too many failed authentications from your address; retry after Retry-After s"

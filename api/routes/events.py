@@ -9,11 +9,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentOwner, SessionDep, in_thread, services
+from api.deps import CurrentOwner, JobId, SessionDep, db_route, in_thread, services
 from api.errors import FieldError, error_doc, invalid
-from api.live import Hub
 from api.routes.job_docs import NOT_FOUND, UNAUTHORIZED
-from api.routes.jobs import JobId
 from api.schemas.events import (
     EventPage,
     EventType,
@@ -22,7 +20,8 @@ from api.schemas.events import (
     WebhookDeliveries,
     WebhookDeliveryView,
 )
-from api.sse import follow_job, follow_owner, sse_response
+from api.streaming.event_hub import Hub
+from api.streaming.sse import follow_job, follow_owner, sse_response
 from core.store.events import (
     event_message,
     list_events,
@@ -179,15 +178,12 @@ async def owner_stream(
     response_model=WebhookDeliveries,
     responses={**UNAUTHORIZED, **NOT_FOUND},
 )
-async def webhook_deliveries(
+@db_route
+def webhook_deliveries(
     job_id: JobId, owner: CurrentOwner, session: SessionDep
 ) -> WebhookDeliveries:
     """Each event sent to the job's webhook_url, with every attempt: status code, duration,
     error, and when the next one goes out."""
-    return await in_thread(session, _deliveries, owner, job_id)
-
-
-def _deliveries(session: Session, owner: Owner, job_id: uuid.UUID) -> WebhookDeliveries:
     get_job(session=session, owner_id=owner.id, job_id=job_id)
     return WebhookDeliveries(
         job_id=job_id,

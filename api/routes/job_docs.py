@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import examples
 from api.errors import error_doc
+from api.job_files import once_succeeded
+from api.schemas import examples
 from api.schemas.views import JobView
-from api.submit import QUEUE_DOWN
-from core.store.tables import JobStatus
+from api.submission.job_submission import QUEUE_DOWN
 from core.vocabulary import ErrorCode
 
 Responses = dict[int | str, dict[str, Any]]
@@ -23,13 +23,6 @@ NOT_FOUND: Responses = {
         "the id is not a UUID", ErrorCode.validation_error, "job_id: Input should be a valid UUID"
     ),
 }
-NO_WEIGHTS = {
-    JobStatus.queued: "job is queued; weights are available once it has succeeded",
-    JobStatus.running: "job is running; weights are available once it has succeeded",
-    JobStatus.failed: "job failed; it has no weights",
-    JobStatus.cancelled: "job was cancelled; it has no weights",
-}
-
 CREATE: Responses = {
     200: {
         "model": JobView,
@@ -83,9 +76,7 @@ WEIGHTS: Responses = {
     304: {"description": "If-None-Match named this file's ETag: the copy you have is current"},
     **UNAUTHORIZED,
     **NOT_FOUND,
-    409: error_doc(
-        "the job has no weights (yet)", ErrorCode.conflict, NO_WEIGHTS[JobStatus.running]
-    ),
+    409: once_succeeded.WEIGHTS.doc("the job has no weights (yet)"),
     410: error_doc("the job's files were deleted", ErrorCode.gone, examples.GONE),
 }
 

@@ -1,4 +1,5 @@
-"""POST /jobs/{id}/predict: a succeeded job's network classifies your images (api/predict.py)."""
+"""POST /jobs/{id}/predict: a succeeded job's network classifies your images
+(api/prediction/onnx_models.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from api.deleted import GONE_EXAMPLE, refuse_if_deleted
-from api.deps import CurrentOwner, SessionDep, in_thread, services
+from api.deps import CurrentOwner, JobId, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
-from api.json_images import read_plain
-from api.predict import (
+from api.job_files import once_succeeded
+from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
+from api.prediction.json_images import read_plain
+from api.prediction.onnx_models import (
     SIDE,
     LoadedModel,
     ModelCache,
@@ -30,18 +32,11 @@ from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
 from core.store.jobs import get_job
-from core.store.tables import JobStatus, Owner
+from core.store.tables import Owner
 from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
-NOT_YET = {
-    JobStatus.queued: "job is queued; predictions are available once it has succeeded",
-    JobStatus.running: "job is running; predictions are available once it has succeeded",
-    JobStatus.failed: "job failed; it has no weights to predict with",
-    JobStatus.cancelled: "job was cancelled; it has no weights to predict with",
-}
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -127,9 +122,7 @@ class Predictions(BaseModel):
             "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
         ),
         404: error_doc("no such job among yours", ErrorCode.not_found, "no job ..."),
-        409: error_doc(
-            "the job has no network to predict with", ErrorCode.conflict, NOT_YET[JobStatus.running]
-        ),
+        409: once_succeeded.PREDICTIONS.doc("the job has no network to predict with"),
         410: error_doc("the job's files were deleted", ErrorCode.gone, GONE_EXAMPLE),
         413: error_doc(
             "the body is over the route's limit",
@@ -178,8 +171,7 @@ def _model(
     refuse_if_deleted(job)
     info = artifact_info(session=session, job_id=job.id, kind=ONNX)
     if info is None:
-        message = NOT_YET.get(job.status, "the job has no ONNX export to predict with")
-        raise ApiError(409, ErrorCode.conflict, message)
+        raise once_succeeded.PREDICTIONS.refusal(job.status)
     if info.size == 0:
         reason = (info.info or {}).get("message", "the ONNX export failed")
         raise ApiError(409, ErrorCode.conflict, f"no predictions: {reason}")

@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api import sweep_examples
 from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
 from api.errors import error_doc
 from api.pagination import decode_cursor, encode_cursor
+from api.schemas import sweep_examples
 from api.schemas.sweeps import (
     PresetList,
     SweepChild,
@@ -24,7 +24,7 @@ from api.schemas.sweeps import (
     SweepView,
     preset_list,
 )
-from api.sweeps import submit_sweep
+from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
     cancel_sweep,
     children_histories,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api import sweep_examples
+from api.schemas import sweep_examples
 from core.sweeps.presets import presets
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api import examples
+from api.schemas import examples
 from api.schemas.request import spec_fields
 from core import metrics
 from core.class_names import CLASS_NAMES

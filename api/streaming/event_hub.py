@@ -25,7 +25,7 @@ import anyio.to_thread
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.queue import JobQueue, QueueUnavailable
+from api.submission.job_queue import JobQueue, QueueUnavailable
 from core.live import channel, event_publisher, progress_channel, redis_url
 from core.settings import Settings
 from core.store.events import (

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
-from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread
+from api.submission.job_queue import JobQueue
+from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
 from core.dispatch import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts

@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
+from api.submission.job_queue import JobQueue
 from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
 from core.store.db import retry_conflicts

@@ -15,7 +15,7 @@ import anyio.to_thread
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.live import Hub, Subscriber
+from api.streaming.event_hub import Hub, Subscriber
 from core.store.events import (
     event_message,
     is_final,

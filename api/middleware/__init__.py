@@ -1,0 +1,1 @@
+"""The middlewares: what wraps every route (body limits as the bytes arrive)."""
