@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from api.auth import FailureLimit, KeyCache
 from api.dashboard import install_dashboard
 from api.deps import Services
-from api.errors import install_error_handlers
 from api.middleware.body_limit import BodyLimit, route_limits
+from api.middleware.error_handlers import install_error_handlers
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
 from api.routes import estimate, events, health, jobs, predict, report, sweeps
