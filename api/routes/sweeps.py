@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
@@ -16,13 +15,11 @@ from api.pagination import decode_cursor, encode_cursor
 from api.schemas import sweep_examples
 from api.schemas.sweeps import (
     PresetList,
-    SweepChild,
-    SweepLinks,
     SweepPage,
-    SweepProgress,
     SweepRequest,
     SweepView,
     preset_list,
+    sweep_view,
 )
 from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
@@ -47,52 +44,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _view(session: Session, sweep: Sweep) -> SweepView:
-    children = sweep_children(session=session, sweep_id=sweep.id)
-    counts = Counter(job.status.value for job in children)
-    epochs = sum(job.spec["epochs"] for job in children)
-    done = sum(job.epochs_done for job in children)
-    path = f"/sweeps/{sweep.id}"
-    return SweepView(
-        id=sweep.id,
-        name=sweep.name,
-        preset=sweep.preset,
-        priority=sweep.priority,
-        max_parallel=sweep.max_parallel,
-        cancel_requested=sweep.cancel_requested,
-        counts=dict(counts),
-        progress=SweepProgress(
-            finished=sum(1 for job in children if job.status.terminal),
-            total=len(children),
-            epochs_done=done,
-            epochs=epochs,
-            fraction=done / epochs if epochs else 0.0,
-        ),
-        varying=list(sweep.varying),
-        children=[
-            SweepChild(
-                id=job.id,
-                point=job.sweep_point or {},
-                status=job.status.value,
-                epochs_done=job.epochs_done,
-                epochs=job.spec["epochs"],
-                final_test_error=(
-                    round(100 * (1 - job.final_test_accuracy), 4)
-                    if job.status.value == "succeeded" and job.final_test_accuracy is not None
-                    else None
-                ),
-            )
-            for job in children
-        ],
-        created_at=sweep.created_at,
-        links=SweepLinks.model_validate(
-            {
-                "self": path,
-                "report": f"{path}/report",
-                "figure": f"{path}/figure",
-                "cancel": f"{path}/cancel",
-            }
-        ),
-    )
+    return sweep_view(sweep, sweep_children(session=session, sweep_id=sweep.id))
 
 
 def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
