@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from client import commands
 from client.api import Client
-from client.config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
+from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
-from client.models import STATUSES
+from client.user_config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
 SERVICE_ERROR = 3  # unreachable, 5xx, a corrupt download

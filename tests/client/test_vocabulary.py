@@ -3,8 +3,8 @@ offers `--status` choices without a server); here they are held equal to core/vo
 
 from __future__ import annotations
 
+from client.api_types import EVENT_TYPES, STATUSES, TERMINAL
 from client.cli import build_parser
-from client.models import EVENT_TYPES, STATUSES, TERMINAL
 from core.vocabulary import PROGRESS_EVENT, EventType, JobStatus
 
 
