@@ -13,16 +13,17 @@ WORKDIR /app
 # Dependencies in a layer of their own (empty packages stand in for the code), so a code change
 # does not download them again. The constraint keeps the image's CUDA build of torch.
 COPY pyproject.toml README.md ./
-RUN mkdir -p core api worker \
-    && touch core/__init__.py api/__init__.py worker/__init__.py \
+RUN mkdir -p core api worker ops \
+    && touch core/__init__.py api/__init__.py worker/__init__.py ops/__init__.py \
     && python -m pip list --format=freeze | grep -iE '^(torch|torchvision)==' > /tmp/torch-constraints.txt \
     && python -m pip install -c /tmp/torch-constraints.txt . \
     && python -m pip uninstall -y cifar-resnet-service \
-    && rm -rf core api worker build ./*.egg-info
+    && rm -rf core api worker ops build ./*.egg-info
 
 COPY core ./core
 COPY api ./api
 COPY worker ./worker
+COPY ops ./ops
 RUN python -m pip install --no-deps . && rm -rf build ./*.egg-info
 
 # The commit the image was built from (`docker build --build-arg SOURCE_REVISION=$(git rev-parse

@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m api.run_local
+	$(PY) -m ops.run_local
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core api worker client
+	$(VENV)/bin/mypy core api worker ops client
 
 # The dashboard's browser tests drive Debian's Chromium (a browser download by a test tool does
 # not work on these machines): installed from the system's packages when it is missing and this

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import live
 from api.auth import FailureLimit, KeyCache
-from api.body_limit import BodyLimit, route_limits
 from api.dashboard import install_dashboard
 from api.deps import Services
-from api.errors import install_error_handlers
+from api.middleware.body_limit import BodyLimit, route_limits
+from api.middleware.error_handlers import install_error_handlers
 from api.openapi import limited_openapi
-from api.predict import ModelCache
-from api.queue import JobQueue
+from api.prediction.onnx_models import ModelCache
 from api.routes import estimate, events, health, jobs, predict, report, sweeps
+from api.streaming import event_hub
+from api.submission.job_queue import JobQueue
 from core.settings import Settings, get_settings
 from core.store.db import get_sessionmaker
 
@@ -24,7 +24,7 @@ Train the CIFAR ResNets of He et al. 2016 (section 4.2): submit a job, follow it
 download the weights.
 
 Every request under `/jobs` carries `Authorization: Bearer <key>`
-(`python -m api.keys create <owner>` makes one). Errors share one shape:
+(`python -m ops.keys create <owner>` makes one). Errors share one shape:
 `{"error": {"code", "message", "fields": [{"field", "in", "reason"}]}}`.
 """
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
-    live.install(settings, app.state.services.queue)
+    event_hub.install(settings, app.state.services.queue)
     install_dashboard(app)  # the web page at /, a client of the routes above
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]
     return app

@@ -3,7 +3,7 @@ database, and a limit on failed attempts per client address.
 
 The store hashes keys with sha256 and compares digests in constant time; this cache keeps, per
 key digest, the owner for a few seconds, so that a client polling its job costs no key look-up
-per request. The price: a key revoked with `python -m api.keys revoke` keeps working for up to
+per request. The price: a key revoked with `python -m ops.keys revoke` keeps working for up to
 KEY_CACHE_TTL_S seconds in an API process that saw it just before. A key found unknown is
 remembered as unknown for `Settings.auth_negative_cache_s`, so that repeating a wrong key costs
 no query either (a key created meanwhile works once that has passed).

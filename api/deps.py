@@ -6,22 +6,26 @@ them back, so a test passes its own Settings to `create_app` and nothing global 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import functools
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import FailureLimit, KeyCache
 from api.errors import ApiError
-from api.queue import JobQueue
+from api.submission.job_queue import JobQueue
 from core.settings import Settings
 from core.store.tables import Owner
+from core.vocabulary import ErrorCode
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -96,9 +100,29 @@ async def in_thread(
     return await run_in_threadpool(run)
 
 
+def db_route(route: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """A route written as plain sync database work, served as an async endpoint that runs it
+    through `in_thread` (see there for why: sync endpoints deadlock the pool under load).
+
+    The route takes the request's session as its `session` parameter; FastAPI reads the
+    parameters, annotations and docstring through `functools.wraps`.
+    """
+    if "session" not in inspect.signature(route).parameters:
+        raise TypeError(f"{route.__name__}: a db_route takes the request's `session`")
+
+    @functools.wraps(route)
+    async def endpoint(*args: P.args, **kwargs: P.kwargs) -> T:
+        session = kwargs["session"]
+        assert isinstance(session, Session)
+        return await in_thread(session, lambda _session: route(*args, **kwargs))
+
+    return endpoint
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
 
 UNAUTHORIZED = "a valid API key is required: send `Authorization: Bearer <key>`"
 TOO_MANY_FAILURES = "too many failed authentications from your address; retry after Retry-After s"
@@ -107,7 +131,7 @@ TOO_MANY_FAILURES = "too many failed authentications from your address; retry af
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "`Authorization: Bearer <key>`, a key from `python -m api.keys create <owner>`",
+    "description": "`Authorization: Bearer <key>`, a key from `python -m ops.keys create <owner>`",
 }
 
 
@@ -118,7 +142,9 @@ async def authenticate(request: Request) -> Owner:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "unauthorized", UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, ErrorCode.unauthorized, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
+        )
     found = services(request)
     owner = found.keys.cached(key)
     if owner is not None:
@@ -127,14 +153,14 @@ async def authenticate(request: Request) -> Owner:
     wait_s = found.failures.retry_after_s(address)
     if wait_s is not None:
         headers = {"Retry-After": str(wait_s)}
-        raise ApiError(429, "too_many_failures", TOO_MANY_FAILURES, headers=headers)
+        raise ApiError(429, ErrorCode.too_many_failures, TOO_MANY_FAILURES, headers=headers)
     if not found.keys.known_unknown(key):
         owner = await run_in_threadpool(found.keys.look_up, found.sessions, key)
     if owner is None:
         found.failures.record(address)
         raise ApiError(
             401,
-            "unauthorized",
+            ErrorCode.unauthorized,
             "the API key is unknown or revoked",
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -1,4 +1,5 @@
-"""One JSON shape for every error, and the handlers that turn exceptions into it.
+"""One JSON shape for every error (the handlers that turn exceptions into it are in
+api/middleware/error_handlers.py).
 
 `{"error": {"code": ..., "message": ..., "fields": [{"field": ..., "in": ..., "reason": ...}]}}`:
 `code` is stable for programs, `message` is for people, `fields` names what to fix.
@@ -6,31 +7,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
-from core.store.errors import (
-    ComputeBudgetExceeded,
-    IdempotencyConflict,
-    JobNotFound,
-    JobStateConflict,
-    QuotaExceeded,
-    StorageQuotaExceeded,
-)
-
-log = logging.getLogger(__name__)
+from core.vocabulary import ErrorCode
 
 Location = Literal["body", "query", "path", "header"]
-DATABASE_DOWN = "the database is unavailable; retry later"
 # A 422 lists at most this many fields and counts the rest: a body of 60,000 unknown keys
 # must not get a 6.7 MB answer.
 MAX_FIELD_ERRORS = 20
@@ -54,7 +38,7 @@ class FieldError(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="stable, for programs: validation_error, not_found, ...")
+    code: ErrorCode = Field(description="stable, for programs: validation_error, not_found, ...")
     message: str = Field(description="for people: what went wrong and what to do")
     fields: list[FieldError] = Field(default_factory=list)
 
@@ -69,7 +53,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         fields: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
@@ -87,7 +71,7 @@ def invalid(fields: list[FieldError], more: int = 0) -> ApiError:
     message = "; ".join(f"{error.field}: {error.reason}" for error in fields)
     if more:
         message += f"; and {more} more errors not listed"
-    return ApiError(422, "validation_error", message, fields)
+    return ApiError(422, ErrorCode.validation_error, message, fields)
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -98,125 +82,9 @@ def error_response(error: ApiError) -> JSONResponse:
     )
 
 
-def _field_error(detail: dict[str, Any]) -> FieldError:
-    loc = [str(part) for part in detail.get("loc", ())]
-    where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else "body"
-    rest = loc[1:] if loc and loc[0] == where else loc
-    reason = str(detail.get("msg", "invalid"))
-    if detail.get("type") == "json_invalid":
-        rest = []  # the position in the document, not a field
-        reason = f"malformed JSON: {detail.get('ctx', {}).get('error', reason)}"
-    elif where == "body" and not rest and isinstance(detail.get("input"), bytes):
-        # FastAPI hands over the raw bytes when the Content-Type is not JSON.
-        reason = "send a JSON object with Content-Type: application/json"
-    elif detail.get("type") == "missing" and not rest:
-        reason = "a JSON object is required"
-    reason = reason.removeprefix("Value error, ")
-    field = ".".join(rest) if rest else where
-    if where == "header" and field == "idempotency-key":
-        field = "Idempotency-Key"
-    return FieldError.at(where, field, reason)  # type: ignore[arg-type]
-
-
-async def _api_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ApiError)
-    return error_response(error)
-
-
-async def _validation(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    details = error.errors()
-    listed = [_field_error(detail) for detail in details[:MAX_FIELD_ERRORS]]
-    return error_response(invalid(listed, more=len(details) - len(listed)))
-
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    415: "unsupported_media_type",
-}
-
-
-HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
-
-
-async def _http(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, HTTPException)
-    code = _HTTP_CODES.get(error.status_code, "http_error")
-    headers = dict(error.headers or {})
-    if error.status_code == 405:
-        # Starlette names the methods of the first route on the path only (GET /jobs and
-        # POST /jobs are two routes): name those of every route on it (RFC 9110, 15.5.6).
-        headers["Allow"] = ", ".join(allowed_methods(request))
-    return error_response(ApiError(error.status_code, code, str(error.detail), None, headers))
-
-
-def allowed_methods(request: Request) -> list[str]:
-    """Every method that some route serves at the request's path (asked of the routes
-    themselves, which may be nested routers)."""
-    routes = request.app.router.routes
-    return [
-        method
-        for method in HTTP_METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
-        )
-    ]
-
-
-async def _store(_request: Request, error: Exception) -> JSONResponse:
-    if isinstance(error, JobNotFound):
-        return error_response(ApiError(404, "not_found", str(error)))
-    if isinstance(error, JobStateConflict):
-        return error_response(ApiError(409, "conflict", str(error)))
-    if isinstance(error, QuotaExceeded):
-        budget = isinstance(error, ComputeBudgetExceeded)
-        code = "compute_budget_exceeded" if budget else "quota_exceeded"
-        retry = {"Retry-After": str(error.retry_after_s)}
-        return error_response(ApiError(429, code, str(error), headers=retry))
-    if isinstance(error, StorageQuotaExceeded):
-        # 409, not 429: waiting frees nothing; the owner must delete jobs first.
-        return error_response(ApiError(409, "storage_quota_exceeded", str(error)))
-    assert isinstance(error, IdempotencyConflict)
-    field = FieldError.at("header", "Idempotency-Key", str(error))
-    return error_response(invalid([field]))
-
-
-async def _database_down(request: Request, error: Exception) -> JSONResponse:
-    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, error)
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
-    return error_response(ApiError(503, "database_unavailable", DATABASE_DOWN, headers=headers))
-
-
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    # Starlette logs the traceback after this answer; the client gets the usual shape.
-    message = "an unexpected error occurred; it has been logged"
-    return error_response(ApiError(500, "internal_error", message))
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(HTTPException, _http)
-    for store_error in (
-        JobNotFound,
-        JobStateConflict,
-        QuotaExceeded,
-        StorageQuotaExceeded,
-        IdempotencyConflict,
-    ):
-        app.add_exception_handler(store_error, _store)
-    for db_error in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
-        app.add_exception_handler(db_error, _database_down)
-    app.add_exception_handler(Exception, _unexpected)
-
-
 # For `responses=` in the routes: the error bodies show in the OpenAPI docs.
-def error_doc(description: str, code: str, message: str) -> dict[str, Any]:
-    example = {"error": {"code": code, "message": message, "fields": []}}
+def error_doc(description: str, code: ErrorCode, message: str) -> dict[str, Any]:
+    example: dict[str, Any] = {"error": {"code": code.value, "message": message, "fields": []}}
     return {
         "model": ErrorResponse,
         "description": description,

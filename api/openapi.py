@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.deps import BEARER_SCHEME
 from core.settings import Settings
+from core.vocabulary import FINAL_STATUSES, JobStatus
 
 # Where a created job's answer leads (OpenAPI links, from POST /jobs's 201 and 200), so that
 # generic clients and API fuzzers can follow them: name -> (method, path) of the operation.
@@ -41,6 +42,10 @@ def limited_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
         )
         schema["components"]["securitySchemes"] = {"bearer": BEARER_SCHEME}
         _link_created_job(schema)
+        # Which statuses are final, for clients that read the words from the schema (the
+        # dashboard): an enum alone cannot say it.
+        statuses = schema["components"]["schemas"]["JobStatus"]
+        statuses["x-final"] = [status.value for status in JobStatus if status in FINAL_STATUSES]
         for path, operations in schema["paths"].items():
             if path not in PUBLIC_PATHS:
                 for operation in operations.values():

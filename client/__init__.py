@@ -12,6 +12,7 @@ installs and runs anywhere a person or a program wants to submit and watch jobs.
 """
 
 from client.api import Client
+from client.api_types import EpochRecord, Event, EventPage
 from client.errors import (
     ApiError,
     BadRequest,
@@ -26,7 +27,6 @@ from client.errors import (
     Unauthorized,
 )
 from client.job import Job
-from client.models import EpochRecord, Event, EventPage
 
 __all__ = [
     "ApiError",

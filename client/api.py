@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from client.api_types import EpochRecord, Event, EventPage
 from client.errors import (
     ChecksumMismatch,
     ConnectionFailed,
@@ -22,7 +23,6 @@ from client.errors import (
     error_from,
 )
 from client.job import Job
-from client.models import EpochRecord, Event, EventPage
 from client.stream import OnReconnect, follow
 
 USER_AGENT = "crs-client/0.1"

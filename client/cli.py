@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from client import commands
 from client.api import Client
-from client.config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
+from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
+from client.user_config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
 SERVICE_ERROR = 3  # unreachable, 5xx, a corrupt download
@@ -92,9 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _watch_options(watch)
 
     listing = add("list", commands.list_command, "your jobs, newest first")
-    listing.add_argument(
-        "--status", choices=["queued", "running", "succeeded", "failed", "cancelled"]
-    )
+    listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     listing.add_argument("--json", action="store_true")
 

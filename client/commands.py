@@ -11,9 +11,9 @@ from typing import Any
 from rich.console import Console
 
 from client.api import Client
+from client.api_types import Event
 from client.fields import parse_fields
 from client.job import Job
-from client.models import Event
 from client.watch import attempt_line, duration, epoch_line, percent, status_line, warning_line
 
 # Exit statuses a script can rely on (also in `crs --help`).

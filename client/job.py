@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from client.models import TERMINAL, EpochRecord, Event
+from client.api_types import TERMINAL, EpochRecord, Event
 from client.stream import OnReconnect
 
 if TYPE_CHECKING:

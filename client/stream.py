@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from httpx_sse import SSEError, connect_sse
 
+from client.api_types import Event
 from client.errors import (
     ApiError,
     ConnectionFailed,
@@ -24,7 +25,6 @@ from client.errors import (
     describe_transport_error,
     error_from,
 )
-from client.models import Event
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
-from client.models import Event
+from client.api_types import Event
 
 if TYPE_CHECKING:
     from client.job import Job

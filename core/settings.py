@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     download_datasets: bool = Field(default=True, description="fetch missing CIFAR files")
 
     # --- request bounds ---
-    # Bytes of a request body, counted as they arrive (api/body_limit.py); routes that take
-    # uploads declare their own limit there. A JSON job spec is under 1 KiB.
+    # Bytes of a request body, counted as they arrive (api/middleware/body_limit.py); routes
+    # that take uploads declare their own limit there. A JSON job spec is under 1 KiB.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Failed authentications (unknown or revoked keys) per client address and API process;
     # past the limit within the window, that address gets 429 with Retry-After (api/auth.py).

@@ -96,7 +96,7 @@ def start_api(
 
 
 def start_make_run(processes: Processes, home: Path, **settings: str) -> tuple[Proc, str, str]:
-    """`make run` (`python -m api.run_local`) in `home` on its embedded defaults, as a person
+    """`make run` (`python -m ops.run_local`) in `home` on its embedded defaults, as a person
     starts it: its process, base URL and the key it prints. `settings` go over the defaults."""
     # The defaults, not this machine's settings: no DATABASE_URL, BROKER_URL, DATA_DIR, ...
     env = {
@@ -109,7 +109,7 @@ def start_make_run(processes: Processes, home: Path, **settings: str) -> tuple[P
     port = free_port()
     proc = processes.start(
         "make-run",
-        [sys.executable, "-m", "api.run_local", "--port", str(port)],
+        [sys.executable, "-m", "ops.run_local", "--port", str(port)],
         env=env,
         cwd=home,
     )

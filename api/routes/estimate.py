@@ -6,18 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from api import examples
-from api.deps import CurrentOwner, SessionDep, SettingsDep, in_thread
+from api.deps import CurrentOwner, SessionDep, SettingsDep, db_route
 from api.errors import FieldError, error_doc, invalid
+from api.schemas import examples
 from api.schemas.request import JobRequest, check_limits
-from api.submit import _check_webhook, check_init_from
+from api.submission.job_submission import _check_webhook, check_init_from
 from core.architecture import DATASET_CLASSES, parameter_count
 from core.estimate import cost, estimate_times
-from core.settings import Settings
 from core.store.artifacts import throughput_measurements
-from core.store.tables import Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -95,23 +93,24 @@ class Estimate(BaseModel):
     summary="Estimate a job before submitting it",
     response_model=Estimate,
     responses={
-        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
+        401: error_doc(
+            "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
+        ),
         422: error_doc(
-            "the body would be refused by POST /jobs", "validation_error", "depth: must be 6n+2 ..."
+            "the body would be refused by POST /jobs",
+            ErrorCode.validation_error,
+            "depth: must be 6n+2 ...",
         ),
     },
 )
-async def estimate(
+@db_route
+def estimate(
     request: Annotated[JobRequest, Body(openapi_examples=examples.REQUESTS)],
     owner: CurrentOwner,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Estimate:
     """Parameters, FLOPs, memory and time per device for the body of POST /jobs; creates nothing."""
-    return await in_thread(session, _estimate, settings, owner, request)
-
-
-def _estimate(session: Session, settings: Settings, owner: Owner, request: JobRequest) -> Estimate:
     # The same checks as POST /jobs, in the same order; nothing is written.
     spec = request.resolve()
     check_limits(spec, settings)

@@ -9,11 +9,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentOwner, SessionDep, in_thread, services
+from api.deps import CurrentOwner, JobId, SessionDep, db_route, in_thread, services
 from api.errors import FieldError, error_doc, invalid
-from api.live import Hub
 from api.routes.job_docs import NOT_FOUND, UNAUTHORIZED
-from api.routes.jobs import JobId
 from api.schemas.events import (
     EventPage,
     EventType,
@@ -22,7 +20,8 @@ from api.schemas.events import (
     WebhookDeliveries,
     WebhookDeliveryView,
 )
-from api.sse import follow_job, follow_owner, sse_response
+from api.streaming.event_hub import Hub
+from api.streaming.sse import follow_job, follow_owner, sse_response
 from core.store.events import (
     event_message,
     list_events,
@@ -31,6 +30,7 @@ from core.store.events import (
 from core.store.jobs import get_job
 from core.store.tables import Owner
 from core.store.webhooks import job_deliveries
+from core.vocabulary import ErrorCode
 
 router = APIRouter(tags=["events"])
 
@@ -157,7 +157,7 @@ async def job_stream(
     responses={
         **STREAM_DOC,
         **UNAUTHORIZED,
-        422: error_doc("a bad Last-Event-ID", "validation_error", BAD_CURSOR),
+        422: error_doc("a bad Last-Event-ID", ErrorCode.validation_error, BAD_CURSOR),
     },
 )
 async def owner_stream(
@@ -178,15 +178,12 @@ async def owner_stream(
     response_model=WebhookDeliveries,
     responses={**UNAUTHORIZED, **NOT_FOUND},
 )
-async def webhook_deliveries(
+@db_route
+def webhook_deliveries(
     job_id: JobId, owner: CurrentOwner, session: SessionDep
 ) -> WebhookDeliveries:
     """Each event sent to the job's webhook_url, with every attempt: status code, duration,
     error, and when the next one goes out."""
-    return await in_thread(session, _deliveries, owner, job_id)
-
-
-def _deliveries(session: Session, owner: Owner, job_id: uuid.UUID) -> WebhookDeliveries:
     get_job(session=session, owner_id=owner.id, job_id=job_id)
     return WebhookDeliveries(
         job_id=job_id,
@@ -194,7 +191,7 @@ def _deliveries(session: Session, owner: Owner, job_id: uuid.UUID) -> WebhookDel
             WebhookDeliveryView(
                 id=delivery.id,
                 event_id=delivery.event_id,
-                event_type=event_type,
+                event_type=EventType(event_type),
                 url=delivery.url,
                 state=delivery.state,  # type: ignore[arg-type]
                 next_try_at=delivery.next_try_at if delivery.state == "pending" else None,

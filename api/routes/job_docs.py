@@ -5,30 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import examples
 from api.errors import error_doc
+from api.job_files import once_succeeded
+from api.schemas import examples
 from api.schemas.views import JobView
-from api.submit import QUEUE_DOWN
-from core.store.tables import JobStatus
+from api.submission.job_submission import QUEUE_DOWN
+from core.vocabulary import ErrorCode
 
 Responses = dict[int | str, dict[str, Any]]
 
 UNAUTHORIZED: Responses = {
-    401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked")
+    401: error_doc("no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked")
 }
 NOT_FOUND: Responses = {
-    404: error_doc("no such job among yours", "not_found", f"no job {examples.JOB_ID}"),
+    404: error_doc("no such job among yours", ErrorCode.not_found, f"no job {examples.JOB_ID}"),
     422: error_doc(
-        "the id is not a UUID", "validation_error", "job_id: Input should be a valid UUID"
+        "the id is not a UUID", ErrorCode.validation_error, "job_id: Input should be a valid UUID"
     ),
 }
-NO_WEIGHTS = {
-    JobStatus.queued: "job is queued; weights are available once it has succeeded",
-    JobStatus.running: "job is running; weights are available once it has succeeded",
-    JobStatus.failed: "job failed; it has no weights",
-    JobStatus.cancelled: "job was cancelled; it has no weights",
-}
-
 CREATE: Responses = {
     200: {
         "model": JobView,
@@ -40,18 +34,18 @@ CREATE: Responses = {
     422: error_doc(
         "a field is missing, of the wrong type or out of bounds; the cost is over the cap; "
         "init_from is unusable; or the Idempotency-Key was used with another body",
-        "validation_error",
+        ErrorCode.validation_error,
         "depth: must be 6n+2 for an integer n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got 55",
     ),
     429: error_doc(
         "too many of your jobs are queued, or (code `compute_budget_exceeded`) your queued and "
         "running jobs would hold more training FLOPs than COMPUTE_BUDGET_FLOPS; see Retry-After",
-        "quota_exceeded",
+        ErrorCode.quota_exceeded,
         "owner has 100 queued jobs, the most allowed; wait for some to start",
     ),
     503: error_doc(
         "the queue or the database is down; nothing was created",
-        "queue_unavailable",
+        ErrorCode.queue_unavailable,
         QUEUE_DOWN,
     ),
 }
@@ -59,7 +53,7 @@ CREATE: Responses = {
 LIST: Responses = {
     **UNAUTHORIZED,
     422: error_doc(
-        "a bad query parameter", "validation_error", "cursor: not a cursor from this API"
+        "a bad query parameter", ErrorCode.validation_error, "cursor: not a cursor from this API"
     ),
 }
 
@@ -82,8 +76,8 @@ WEIGHTS: Responses = {
     304: {"description": "If-None-Match named this file's ETag: the copy you have is current"},
     **UNAUTHORIZED,
     **NOT_FOUND,
-    409: error_doc("the job has no weights (yet)", "conflict", NO_WEIGHTS[JobStatus.running]),
-    410: error_doc("the job's files were deleted", "gone", examples.GONE),
+    409: once_succeeded.WEIGHTS.doc("the job has no weights (yet)"),
+    410: error_doc("the job's files were deleted", ErrorCode.gone, examples.GONE),
 }
 
 CANCEL: Responses = {
@@ -100,7 +94,7 @@ CANCEL: Responses = {
     **NOT_FOUND,
     409: error_doc(
         "the job has already finished",
-        "conflict",
+        ErrorCode.conflict,
         f"job {examples.JOB_ID} is already succeeded; nothing to cancel",
     ),
 }
@@ -116,7 +110,7 @@ DELETE: Responses = {
     409: error_doc(
         "the job is queued or running (cancel it first), or a queued or running job starts "
         "from its weights (init_from)",
-        "conflict",
+        ErrorCode.conflict,
         f"job {examples.JOB_ID} is running; cancel it first "
         f"(POST /jobs/{examples.JOB_ID}/cancel), then delete it once it has ended",
     ),

@@ -4,48 +4,47 @@ they answer besides success is documented in api/routes/job_docs.py)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api import examples
-from api.deleted import refuse_if_deleted
-from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
-from api.downloads import FORMAT_DOC, WeightsFormat, artifact_download
-from api.errors import ApiError
+from api.deps import (
+    CurrentOwner,
+    JobId,
+    QueueDep,
+    SessionDep,
+    SettingsDep,
+    db_route,
+    in_thread,
+    services,
+)
+from api.job_files.weight_files import FORMAT_DOC, WeightsFormat, weights_download
+from api.job_state.queue_place import with_queue_place
+from api.job_state.running_progress import with_progress
 from api.pagination import decode_cursor, encode_cursor
-from api.progress import with_progress
-from api.queue_place import with_queue_place
 from api.routes import job_docs as docs
-from api.routes.job_docs import NO_WEIGHTS
+from api.schemas import examples
 from api.schemas.request import JobRequest
 from api.schemas.views import AttemptEnvironment, JobPage, JobView, MetricsView, job_view
-from api.submit import submit_job
-from core.settings import Settings
+from api.submission.job_submission import submit_job
 from core.spec import SEED_MAX
 from core.store.attempts import attempts_of
 from core.store.jobs import (
     epoch_metrics,
     get_job,
     get_job_and_latest_metrics,
-    iter_weights,
     latest_metrics,
     latest_metrics_of,
     list_jobs,
     request_cancel,
-    weights_info,
 )
 from core.store.storage import delete_job_data
 from core.store.tables import Job, JobStatus, Owner
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-
-JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
 
 
 def _view(session: Session, job: Job) -> JobView:
@@ -101,7 +100,8 @@ async def create(
     response_model=JobPage,
     responses=docs.LIST,
 )
-async def list_(
+@db_route
+def list_(
     owner: CurrentOwner,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100, description="jobs per page")] = 20,
@@ -114,16 +114,6 @@ async def list_(
 ) -> JobPage:
     """Your jobs, newest first, a page at a time."""
     before = decode_cursor(cursor) if cursor is not None else None
-    return await in_thread(session, _page, owner, limit, status_, before)
-
-
-def _page(
-    session: Session,
-    owner: Owner,
-    limit: int,
-    status_: JobStatus | None,
-    before: tuple[datetime, uuid.UUID] | None,
-) -> JobPage:
     jobs = list_jobs(
         session=session, owner_id=owner.id, limit=limit + 1, status=status_, before=before
     )
@@ -141,15 +131,10 @@ def _page(
     response_model=JobView,
     responses=docs.READ,
 )
-async def read(
-    job_id: JobId, owner: CurrentOwner, session: SessionDep, settings: SettingsDep
-) -> JobView:
+@db_route
+def read(job_id: JobId, owner: CurrentOwner, session: SessionDep, settings: SettingsDep) -> JobView:
     """A job: status, progress (inside the running epoch too, with an ETA), latest metrics,
     results or error."""
-    return await in_thread(session, _read, owner, job_id, settings)
-
-
-def _read(session: Session, owner: Owner, job_id: uuid.UUID, settings: Settings) -> JobView:
     job, latest = get_job_and_latest_metrics(session=session, owner_id=owner.id, job_id=job_id)
     view = with_queue_place(job_view(job, latest), session, job)
     view.environments = [
@@ -165,12 +150,9 @@ def _read(session: Session, owner: Owner, job_id: uuid.UUID, settings: Settings)
     response_model=MetricsView,
     responses=docs.METRICS,
 )
-async def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsView:
+@db_route
+def metrics(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> MetricsView:
     """The job's per-epoch training and test metrics, in epoch order."""
-    return await in_thread(session, _metrics, owner, job_id)
-
-
-def _metrics(session: Session, owner: Owner, job_id: uuid.UUID) -> MetricsView:
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     return MetricsView(job_id=job.id, records=epoch_metrics(session=session, job_id=job.id))  # type: ignore[arg-type]
 
@@ -191,57 +173,14 @@ async def weights(
     format_: Annotated[WeightsFormat, Query(alias="format", description=FORMAT_DOC)] = "pt",
 ) -> Response:
     """Download the trained weights of a succeeded job: .pt, .safetensors or .onnx."""
-    await in_thread(session, _refuse_deleted, owner, job_id)
-    if format_ != "pt":
-        return await artifact_download(
-            session=session,
-            sessions=services(request).sessions,
-            owner=owner,
-            job_id=job_id,
-            format_=format_,
-            if_none_match=if_none_match,
-            no_weights=NO_WEIGHTS,
-        )
-    job, (size, sha256) = await in_thread(session, _weights_info, owner, job_id)
-    etag = f'"{sha256}"'
-    if if_none_match is not None and _etag_matches(if_none_match, sha256):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    name = f"{job.spec['architecture']}{job.spec['depth']}-{job.id}.pt"
-    return StreamingResponse(
-        _stream(services(request).sessions, job.id, size),
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(size),
-            "ETag": etag,
-        },
+    return await weights_download(
+        session=session,
+        sessions=services(request).sessions,
+        owner=owner,
+        job_id=job_id,
+        format_=format_,
+        if_none_match=if_none_match,
     )
-
-
-def _refuse_deleted(session: Session, owner: Owner, job_id: uuid.UUID) -> None:
-    refuse_if_deleted(get_job(session=session, owner_id=owner.id, job_id=job_id))
-
-
-def _weights_info(session: Session, owner: Owner, job_id: uuid.UUID) -> tuple[Job, tuple[int, str]]:
-    job = get_job(session=session, owner_id=owner.id, job_id=job_id)
-    info = weights_info(session=session, job_id=job.id)
-    if info is None:
-        raise ApiError(409, "conflict", NO_WEIGHTS.get(job.status, "job has no weights"))
-    return job, info
-
-
-def _etag_matches(header: str, sha256: str) -> bool:
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    return "*" in tags or f'"{sha256}"' in tags
-
-
-def _stream(sessions: sessionmaker[Session], job_id: uuid.UUID, size: int) -> Iterator[bytes]:
-    # Its own session: the request's is closed by the time the body is sent.
-    with sessions() as session:
-        for part in iter_weights(session=session, job_id=job_id, size=size):
-            # No connection held while the chunk goes out (Starlette reads each in a thread).
-            session.commit()
-            yield part
 
 
 @router.post(
@@ -317,11 +256,8 @@ async def rerun(
     response_model=JobView,
     responses=docs.DELETE,
 )
-async def delete_(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
+@db_route
+def delete_(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> JobView:
     """Delete a finished job's weights and other files; its record stays, marked deleted."""
-    return await in_thread(session, _delete, owner, job_id)
-
-
-def _delete(session: Session, owner: Owner, job_id: uuid.UUID) -> JobView:
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     return _view(session, delete_job_data(session=session, job=job))

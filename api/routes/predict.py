@@ -1,4 +1,5 @@
-"""POST /jobs/{id}/predict: a succeeded job's network classifies your images (api/predict.py)."""
+"""POST /jobs/{id}/predict: a succeeded job's network classifies your images
+(api/prediction/onnx_models.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from api.deleted import GONE_EXAMPLE, refuse_if_deleted
-from api.deps import CurrentOwner, SessionDep, in_thread, services
+from api.deps import CurrentOwner, JobId, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
-from api.json_images import read_plain
-from api.predict import (
+from api.job_files import once_succeeded
+from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
+from api.prediction.json_images import read_plain
+from api.prediction.onnx_models import (
     SIDE,
     LoadedModel,
     ModelCache,
@@ -26,20 +28,15 @@ from api.predict import (
     parse_arrays,
     run_model,
 )
+from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
 from core.store.jobs import get_job
-from core.store.tables import JobStatus, Owner
+from core.store.tables import Owner
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-JobId = Annotated[uuid.UUID, Path(description="the job's id, as POST /jobs returned it")]
-NOT_YET = {
-    JobStatus.queued: "job is queued; predictions are available once it has succeeded",
-    JobStatus.running: "job is running; predictions are available once it has succeeded",
-    JobStatus.failed: "job failed; it has no weights to predict with",
-    JobStatus.cancelled: "job was cancelled; it has no weights to predict with",
-}
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -121,19 +118,23 @@ class Predictions(BaseModel):
     response_model=Predictions,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={
-        401: error_doc("no valid API key", "unauthorized", "the API key is unknown or revoked"),
-        404: error_doc("no such job among yours", "not_found", "no job ..."),
-        409: error_doc(
-            "the job has no network to predict with", "conflict", NOT_YET[JobStatus.running]
+        401: error_doc(
+            "no valid API key", ErrorCode.unauthorized, "the API key is unknown or revoked"
         ),
-        410: error_doc("the job's files were deleted", "gone", GONE_EXAMPLE),
+        404: error_doc("no such job among yours", ErrorCode.not_found, "no job ..."),
+        409: once_succeeded.PREDICTIONS.doc("the job has no network to predict with"),
+        410: error_doc("the job's files were deleted", ErrorCode.gone, GONE_EXAMPLE),
         413: error_doc(
-            "the body is over the route's limit", "too_large", "the request body is over ..."
+            "the body is over the route's limit",
+            ErrorCode.too_large,
+            "the request body is over ...",
         ),
-        415: error_doc("neither multipart/form-data nor JSON", "unsupported_media_type", "..."),
+        415: error_doc(
+            "neither multipart/form-data nor JSON", ErrorCode.unsupported_media_type, "..."
+        ),
         422: error_doc(
             "an image is not an image, truncated, too large, of the wrong shape; too many images",
-            "validation_error",
+            ErrorCode.validation_error,
             "images.0: the PNG file is truncated",
         ),
     },
@@ -170,18 +171,21 @@ def _model(
     refuse_if_deleted(job)
     info = artifact_info(session=session, job_id=job.id, kind=ONNX)
     if info is None:
-        message = NOT_YET.get(job.status, "the job has no ONNX export to predict with")
-        raise ApiError(409, "conflict", message)
+        raise once_succeeded.PREDICTIONS.refusal(job.status)
     if info.size == 0:
         reason = (info.info or {}).get("message", "the ONNX export failed")
-        raise ApiError(409, "conflict", f"no predictions: {reason}")
+        raise ApiError(409, ErrorCode.conflict, f"no predictions: {reason}")
     cached = cache.get(job.id, info.sha256)
     if cached is not None:
         return cached
     data = load_artifact(session=session, job_id=job.id, kind=ONNX)
     if data is None:  # deleted in between
-        raise ApiError(409, "conflict", "the job's ONNX export is gone")
-    classes = (info.info or {}).get("classes") or (job.results or {}).get("classes") or []
+        raise ApiError(409, ErrorCode.conflict, "the job's ONNX export is gone")
+    classes = (
+        (info.info or {}).get("classes")
+        or (job.results or {}).get("classes")
+        or CLASS_NAMES[job.spec["dataset"]]
+    )
     return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
 
 
@@ -194,7 +198,7 @@ async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]
         return await run_in_threadpool(_arrays, body, settings.predict_max_images)
     raise ApiError(
         415,
-        "unsupported_media_type",
+        ErrorCode.unsupported_media_type,
         'send images as multipart/form-data (field `images`) or as JSON {"images": [...]}',
         [FieldError.at("header", "Content-Type", f"{kind or 'none'} is not accepted")],
     )

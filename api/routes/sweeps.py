@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api import sweep_examples
 from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
 from api.errors import error_doc
 from api.pagination import decode_cursor, encode_cursor
+from api.schemas import sweep_examples
 from api.schemas.sweeps import (
     PresetList,
-    SweepChild,
-    SweepLinks,
     SweepPage,
-    SweepProgress,
     SweepRequest,
     SweepView,
     preset_list,
+    sweep_view,
 )
-from api.sweeps import submit_sweep
+from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
     cancel_sweep,
     children_histories,
@@ -36,62 +33,18 @@ from core.store.tables import Owner, Sweep
 from core.sweeps.figure import FORMATS, draw_figure
 from core.sweeps.presets import presets
 from core.sweeps.report import ChildRun, build_report, to_csv, to_markdown
+from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 SweepId = Annotated[uuid.UUID, Path(description="the sweep's id, as POST /sweeps returned it")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: error_doc("no such sweep among yours", "not_found", "no sweep ...")
+    404: error_doc("no such sweep among yours", ErrorCode.not_found, "no sweep ...")
 }
 
 
 def _view(session: Session, sweep: Sweep) -> SweepView:
-    children = sweep_children(session=session, sweep_id=sweep.id)
-    counts = Counter(job.status.value for job in children)
-    epochs = sum(job.spec["epochs"] for job in children)
-    done = sum(job.epochs_done for job in children)
-    path = f"/sweeps/{sweep.id}"
-    return SweepView(
-        id=sweep.id,
-        name=sweep.name,
-        preset=sweep.preset,
-        priority=sweep.priority,
-        max_parallel=sweep.max_parallel,
-        cancel_requested=sweep.cancel_requested,
-        counts=dict(counts),
-        progress=SweepProgress(
-            finished=sum(1 for job in children if job.status.terminal),
-            total=len(children),
-            epochs_done=done,
-            epochs=epochs,
-            fraction=done / epochs if epochs else 0.0,
-        ),
-        varying=list(sweep.varying),
-        children=[
-            SweepChild(
-                id=job.id,
-                point=job.sweep_point or {},
-                status=job.status.value,
-                epochs_done=job.epochs_done,
-                epochs=job.spec["epochs"],
-                final_test_error=(
-                    round(100 * (1 - job.final_test_accuracy), 4)
-                    if job.status.value == "succeeded" and job.final_test_accuracy is not None
-                    else None
-                ),
-            )
-            for job in children
-        ],
-        created_at=sweep.created_at,
-        links=SweepLinks.model_validate(
-            {
-                "self": path,
-                "report": f"{path}/report",
-                "figure": f"{path}/figure",
-                "cancel": f"{path}/cancel",
-            }
-        ),
-    )
+    return sweep_view(sweep, sweep_children(session=session, sweep_id=sweep.id))
 
 
 def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
@@ -129,13 +82,13 @@ def _references(sweep: Sweep) -> tuple[str, ...]:
         422: error_doc(
             "a child is invalid (named by its grid values), the grid is too large, or the "
             "preset is unknown",
-            "validation_error",
+            ErrorCode.validation_error,
             'depth: child {"depth": 21}: depth must be 6n+2 ...',
         ),
         429: error_doc(
             "too many of your jobs or sweeps are queued, or (code `compute_budget_exceeded`) "
             "the children would take your queued and running work past COMPUTE_BUDGET_FLOPS",
-            "quota_exceeded",
+            ErrorCode.quota_exceeded,
             "...",
         ),
     },

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EventType = Literal["status", "attempt", "epoch", "warning"]
+from core.vocabulary import EventType
 
 JOB_ID = "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b"
 EVENT_EXAMPLE: dict[str, Any] = {
@@ -56,7 +56,7 @@ class WebhookAttemptView(BaseModel):
 class WebhookDeliveryView(BaseModel):
     id: int
     event_id: int
-    event_type: str
+    event_type: EventType
     url: str
     state: Literal["pending", "delivered", "failed"]
     attempts: list[WebhookAttemptView]

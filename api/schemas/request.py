@@ -28,6 +28,7 @@ from api.errors import FieldError, invalid
 from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
 from core.settings import Settings
 from core.spec import Setting, api_settings, spec_problems
+from core.vocabulary import EventType
 
 # Request fields that are not training settings but are kept in the stored spec.
 SPEC_SERVICE_FIELDS = ("init_from",)
@@ -73,7 +74,7 @@ class ServiceFields(BaseModel):
         "differs, the classifier is replaced",
     )
     # Issue 8: where to POST the job's events, signed per Standard Webhooks with the owner's
-    # secret (`python -m api.keys webhook-secret <owner>`). Not part of the stored spec.
+    # secret (`python -m ops.keys webhook-secret <owner>`). Not part of the stored spec.
     webhook_url: str | None = Field(
         default=None,
         min_length=1,
@@ -82,7 +83,7 @@ class ServiceFields(BaseModel):
         "(Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature); "
         "private, loopback and link-local addresses are refused",
     )
-    webhook_events: list[Literal["status", "attempt", "epoch", "warning"]] | None = Field(
+    webhook_events: list[EventType] | None = Field(
         default=None,
         min_length=1,
         description="the event types to send to webhook_url; default: only the job's final "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api import sweep_examples
+from api.schemas import sweep_examples
+from core.store.tables import Job, Sweep
 from core.sweeps.presets import presets
+from core.vocabulary import JobStatus
 
 
 class SweepRequest(BaseModel):
@@ -87,7 +90,7 @@ def preset_list() -> PresetList:
 class SweepChild(BaseModel):
     id: uuid.UUID
     point: dict[str, Any] = Field(description="its grid values")
-    status: str
+    status: JobStatus
     epochs_done: int
     epochs: int
     final_test_error: float | None = Field(description="% after the last epoch, once succeeded")
@@ -134,3 +137,52 @@ class SweepPage(BaseModel):
 
     sweeps: list[SweepView] = Field(description="newest first")
     next_cursor: str | None
+
+
+def sweep_view(sweep: Sweep, children: list[Job]) -> SweepView:
+    """A sweep as its owner sees it, from its row and its children's."""
+    counts = Counter(job.status.value for job in children)
+    epochs = sum(job.spec["epochs"] for job in children)
+    done = sum(job.epochs_done for job in children)
+    path = f"/sweeps/{sweep.id}"
+    return SweepView(
+        id=sweep.id,
+        name=sweep.name,
+        preset=sweep.preset,
+        priority=sweep.priority,
+        max_parallel=sweep.max_parallel,
+        cancel_requested=sweep.cancel_requested,
+        counts=dict(counts),
+        progress=SweepProgress(
+            finished=sum(1 for job in children if job.status.terminal),
+            total=len(children),
+            epochs_done=done,
+            epochs=epochs,
+            fraction=done / epochs if epochs else 0.0,
+        ),
+        varying=list(sweep.varying),
+        children=[
+            SweepChild(
+                id=job.id,
+                point=job.sweep_point or {},
+                status=job.status,
+                epochs_done=job.epochs_done,
+                epochs=job.spec["epochs"],
+                final_test_error=(
+                    round(100 * (1 - job.final_test_accuracy), 4)
+                    if job.status == JobStatus.succeeded and job.final_test_accuracy is not None
+                    else None
+                ),
+            )
+            for job in children
+        ],
+        created_at=sweep.created_at,
+        links=SweepLinks.model_validate(
+            {
+                "self": path,
+                "report": f"{path}/report",
+                "figure": f"{path}/figure",
+                "cancel": f"{path}/cancel",
+            }
+        ),
+    )

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api import examples
+from api.schemas import examples
 from api.schemas.request import spec_fields
 from core import metrics
-from core.store.tables import EpochRecord, Job, JobStatus
+from core.class_names import CLASS_NAMES
+from core.store.tables import EpochRecord, Job
+from core.vocabulary import FailureCode, JobStatus
 
 BEST_ON_TEST_SET = (
     "the highest test accuracy of any epoch, selected on the test set itself and therefore "
@@ -76,7 +78,7 @@ class BestOnTestSet(BaseModel):
 
 
 class JobError(BaseModel):
-    code: str = Field(description="stable, e.g. worker_lost, timeout, out_of_memory")
+    code: FailureCode = Field(description="stable, for programs: why the job failed")
     message: str
 
 
@@ -128,7 +130,8 @@ class JobView(BaseModel):
     final_test_loss: float | None
     best_on_test_set: BestOnTestSet | None = Field(description=BEST_ON_TEST_SET)
     results: dict[str, Any] | None = Field(
-        description="per-class test accuracy and the confusion matrix, once succeeded"
+        description="the class names (in label order), per-class test accuracy and the "
+        "confusion matrix, once succeeded"
     )
     error: JobError | None = Field(description="why the job failed")
     attempts: int = Field(description="deliveries to a worker that ran it")
@@ -184,6 +187,15 @@ class MetricsView(BaseModel):
     records: list[EpochMetrics] = Field(description="one per finished epoch, in order")
 
 
+def _results(job: Job) -> dict[str, Any] | None:
+    if job.status != JobStatus.succeeded or job.results is None:
+        return None
+    if "classes" in job.results:
+        return job.results
+    # Stored before results carried their class names: the data set's, in label order.
+    return {"classes": list(CLASS_NAMES[job.spec["dataset"]]), **job.results}
+
+
 def job_view(job: Job, latest: EpochRecord | None) -> JobView:
     spec = JobSpec.model_validate(job.spec)
     path = f"/jobs/{job.id}"
@@ -192,7 +204,9 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         best = BestOnTestSet(test_accuracy=job.best_test_accuracy, epoch=job.best_epoch)
     error = None
     if job.status == JobStatus.failed:
-        error = JobError(code=job.error_code or "failed", message=job.error_message or "")
+        error = JobError(
+            code=FailureCode(job.error_code or FailureCode.failed), message=job.error_message or ""
+        )
     return JobView(
         id=job.id,
         status=job.status,
@@ -206,7 +220,7 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         final_test_accuracy=job.final_test_accuracy,
         final_test_loss=job.final_test_loss,
         best_on_test_set=best,
-        results=job.results if job.status == JobStatus.succeeded else None,
+        results=_results(job),
         error=error,
         attempts=job.attempts,
         cancel_requested=job.cancel_requested,

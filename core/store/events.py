@@ -29,10 +29,11 @@ from core.store.tables import (
     WebhookDelivery,
 )
 from core.store.types import utcnow
+from core.vocabulary import EventType
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = ("status", "attempt", "epoch", "warning")
+EVENT_TYPES = tuple(t.value for t in EventType)
 FINAL_STATUSES = tuple(s.value for s in JobStatus if s.terminal)
 _PENDING = "crs_committed_events"
 

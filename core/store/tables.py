@@ -5,7 +5,6 @@ Every schema change comes with an Alembic migration in `core/store/migrations/ve
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.store.types import Blob, JsonDoc, UtcDateTime, utcnow
+from core.vocabulary import JobStatus  # the column's enum; the statuses are listed there
 
 # Stable constraint names, so that migrations can refer to them on every backend.
 NAMING = {
@@ -40,18 +40,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class JobStatus(str, enum.Enum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
 
 
 class Owner(Base):

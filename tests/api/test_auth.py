@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _keys_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     return subprocess.run(
-        [sys.executable, "-m", "api.keys", *args],
+        [sys.executable, "-m", "ops.keys", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

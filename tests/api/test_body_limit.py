@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api.body_limit import BodyLimit, RouteLimit
 from api.errors import MAX_FIELD_ERRORS
+from api.middleware.body_limit import BodyLimit, RouteLimit
 from core.store.migrate import upgrade
 from testkit.processes import Processes
 from testkit.procfs import rss_kib

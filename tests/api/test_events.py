@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.sse import frame
+from api.streaming.sse import frame
 from core.store import lifecycle
 from core.store.db import session_scope
 from core.store.tables import JobStatus

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 import api.app
-import api.keys
+import ops.keys
 heavy = ("torch", "torchvision", "core.trainer")
 print(sorted(name for name in sys.modules if name.split(".")[0] in heavy or name.startswith(heavy)))
 """

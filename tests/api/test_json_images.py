@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.errors import ApiError
-from api.json_images import read_plain
-from api.predict import parse_arrays
+from api.prediction.json_images import read_plain
+from api.prediction.onnx_models import parse_arrays
 
 RNG = np.random.default_rng(11)
 IMAGES = RNG.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)

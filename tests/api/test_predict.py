@@ -203,7 +203,7 @@ def test_predict_limits_images_and_body(settings: Settings, tmp_path) -> None:
 
 
 def test_model_cache_drops_least_recently_used_by_bytes() -> None:
-    from api.predict import ModelCache
+    from api.prediction.onnx_models import ModelCache
 
     data = exports().files["weights.onnx"].data
     cache = ModelCache(max_bytes=2 * len(data) + 10)

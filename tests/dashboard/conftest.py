@@ -1,5 +1,5 @@
 """The dashboard's browser tests' world: the service as `make run` starts it
-(`python -m api.run_local`: API, one real worker, SQLite, the filesystem broker) on generated
+(`python -m ops.run_local`: API, one real worker, SQLite, the filesystem broker) on generated
 CIFAR-10 files, headless Chromium, and a signed-in tab. One server and one browser per test
 module (test_browser.py, test_sweep_page.py), so that each module starts from an empty service."""
 

@@ -1,5 +1,5 @@
 """The dashboard used the way a person uses it: headless Chromium against the service started as
-`make run` starts it (`python -m api.run_local`: API, one real worker, SQLite, the filesystem
+`make run` starts it (`python -m ops.run_local`: API, one real worker, SQLite, the filesystem
 broker), on generated CIFAR-10 files. One server and one browser for the module; each test
 saves screenshots under var/screenshots/ and fails on any script or console error. The server,
 the browser and the signed-in tab are the fixtures of conftest.py."""
@@ -106,6 +106,11 @@ def test_submit_from_form_field_error_then_live_curves_and_weights(
     assert points(tab, "#chart-loss") == 4 and points(tab, "#chart-lr") == 4
     tab.wait_for_selector("table.heatmap")
     assert tab.locator("table.heatmap tbody tr").count() == 10
+    # The rows are named by the job's results (the data set's names), not by the page.
+    names = tab.locator("table.heatmap tbody th[scope=row]").all_text_contents()
+    with service.http() as http:
+        assert names == http.get(f"/jobs/{job_id}").json()["results"]["classes"]
+    assert names[0] == "airplane"
     assert tab.evaluate("window.__sameDocument") is True
 
     # Values on keyboard focus: the legend shows the focused epoch's test error.

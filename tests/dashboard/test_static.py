@@ -117,3 +117,22 @@ def test_static_files_ship_with_the_package() -> None:
     package = STATIC.parent
     shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
     assert shipped == {p for p in STATIC.rglob("*") if p.is_file()}
+
+
+def test_static_files_hold_no_status_or_class_lists_of_their_own(http: TestClient) -> None:
+    # Issue 16: the statuses come from /openapi.json, the class names from the job's results.
+    from core.class_names import CLASS_NAMES
+    from core.vocabulary import JobStatus
+
+    words = [
+        {status.value for status in JobStatus},
+        *(set(names) for names in CLASS_NAMES.values()),
+    ]
+    for path in own_files(".js"):
+        # Each array (or Set) literal of quoted words in the file.
+        for literal in re.findall(r"""\[\s*((?:["'][\w-]+["']\s*,?\s*)+)\]""", path.read_text()):
+            quoted = set(re.findall(r"""["']([\w-]+)["']""", literal))
+            assert all(len(quoted & listed) < 3 for listed in words), (path, quoted)
+    schema = http.get("/openapi.json").json()["components"]["schemas"]["JobStatus"]
+    assert schema["enum"] == [status.value for status in JobStatus]
+    assert schema["x-final"] == [status.value for status in JobStatus if status.terminal]

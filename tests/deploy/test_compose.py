@@ -241,7 +241,8 @@ def test_dockerfile_builds_on_cuda_pytorch_and_runs_as_non_root(dockerfile: str)
     # The image's CUDA build of torch stays: the install is constrained to it.
     assert "-c /tmp/torch-constraints.txt" in dockerfile
     copied = set(re.findall(r"^COPY\s+(\S+)", dockerfile, flags=re.MULTILINE))
-    assert {"core", "api", "worker"} <= copied
+    # ops: `docker compose exec api python -m ops.keys` runs in the image.
+    assert {"core", "api", "worker", "ops"} <= copied
 
 
 def test_dockerfile_data_dir_matches_compose(dockerfile: str, compose: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""`make run` (`python -m api.run_local`) on a fresh machine's embedded defaults: SQLite and the
+"""`make run` (`python -m ops.run_local`) on a fresh machine's embedded defaults: SQLite and the
 filesystem broker under var/, a training and a webhook worker, and the key it prints; HTTP only,
 then Ctrl-C."""
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from api.run_local import Backoff, local_key
 from core.settings import Settings
 from core.store.migrate import upgrade
+from ops.run_local import Backoff, local_key
 from testkit.processes import Processes, wait_for
 from testkit.procfs import children, cmdline, pid_alive
 from testkit.receiver import receiving

@@ -115,7 +115,7 @@ def _wait_log(proc: Proc, needle: str) -> None:
 
 def test_worker_drops_message_for_unknown_job(deployment: Deployment) -> None:
     # A message for a job that does not exist (a deleted row) is dropped, the worker goes on.
-    from api.queue import JobQueue
+    from api.submission.job_queue import JobQueue
     from core.settings import Settings
 
     ghost = uuid.uuid4()

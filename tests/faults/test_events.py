@@ -170,7 +170,7 @@ def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> Non
 
     # The owner's secret, as the command prints it on its last line.
     printed = subprocess.run(
-        [sys.executable, "-m", "api.keys", "webhook-secret", "fault-tester"],
+        [sys.executable, "-m", "ops.keys", "webhook-secret", "fault-tester"],
         env=service_env(service.env),
         capture_output=True,
         text=True,
@@ -199,7 +199,7 @@ def test_webhook_retried_after_500s_each_attempt_signed(service: Service) -> Non
     # A rotated secret signs the next deliveries; the old one no longer verifies them.
     rotated = (
         subprocess.run(
-            [sys.executable, "-m", "api.keys", "webhook-secret", "fault-tester", "--rotate"],
+            [sys.executable, "-m", "ops.keys", "webhook-secret", "fault-tester", "--rotate"],
             env=service_env(service.env),
             capture_output=True,
             text=True,

@@ -84,19 +84,3 @@ export function etaSeconds(job) {
   const left = progress.epochs - progress.epochs_done;
   return left * job.latest_metrics.seconds;
 }
-
-export const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
-export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
-
-export const CIFAR10_CLASSES = [
-  "airplane",
-  "automobile",
-  "bird",
-  "cat",
-  "deer",
-  "dog",
-  "frog",
-  "horse",
-  "ship",
-  "truck",
-];

@@ -3,7 +3,7 @@
 // keeping a page of the owner's jobs or sweeps current (keepCurrent).
 
 import { ApiError, api, streamEvents } from "./api.js";
-import { FINAL } from "./format.js";
+import { FINAL } from "./vocabulary.js";
 
 const POLL_MS = 1500;
 const REFRESH_MS = 3000; // a page's re-read while something on it is unfinished

@@ -12,6 +12,7 @@ import { submitPage } from "./pages/submit.js";
 import { sweepPage } from "./pages/sweep.js";
 import { sweepsPage } from "./pages/sweeps.js";
 import { clearKey, getKey, takeKeyFromFragment } from "./session.js";
+import { loadVocabulary } from "./vocabulary.js";
 
 const ROUTES = [
   [/^\/jobs$/, jobsPage, "jobs"],
@@ -84,5 +85,10 @@ setUnauthorizedHandler(() => {
 });
 
 document.getElementById("sign-out").addEventListener("click", signOut);
-window.addEventListener("hashchange", render);
-render();
+loadVocabulary().then(
+  () => {
+    window.addEventListener("hashchange", render);
+    render();
+  },
+  (error) => notice(error.message, "error"),
+);

@@ -1,7 +1,8 @@
 // A job's status badge and progress bar; a sweep's children counted by status, and its progress.
 
 import { h } from "../dom.js";
-import { STATUSES, duration, etaSeconds } from "../format.js";
+import { duration, etaSeconds } from "../format.js";
+import { STATUSES } from "../vocabulary.js";
 
 export function badge(job) {
   const label = job.cancel_requested && job.status === "running" ? "cancelling" : job.status;

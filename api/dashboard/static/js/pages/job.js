@@ -8,7 +8,8 @@ import { confusionMatrix, perClassAccuracy } from "../components/heatmap.js";
 import { JobCharts } from "../components/jobcharts.js";
 import { badge, progressBar } from "../components/status.js";
 import { h, notice, replace } from "../dom.js";
-import { CIFAR10_CLASSES, FINAL, dateTime, duration, errorPct, jobDuration, jobName, sweepName } from "../format.js";
+import { dateTime, duration, errorPct, jobDuration, jobName, sweepName } from "../format.js";
+import { FINAL } from "../vocabulary.js";
 import { followJob } from "../live.js";
 import { selected, toggle } from "../selection.js";
 
@@ -130,8 +131,8 @@ export async function jobPage(view, { match }) {
   }
 
   function drawResults(current) {
-    const names =
-      current.spec.dataset === "cifar10" ? CIFAR10_CLASSES : current.results.per_class_accuracy.map((_, i) => String(i));
+    // The names come with the results (the data set's own, in label order).
+    const names = current.results.classes ?? current.results.per_class_accuracy.map((_, i) => String(i));
     replace(
       results,
       h("h2", {}, "Results on the test set"),

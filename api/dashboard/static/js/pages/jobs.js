@@ -3,7 +3,8 @@
 import { bestErrorCell, jobColumnHeadings } from "../components/jobcolumns.js";
 import { badge, progressBar } from "../components/status.js";
 import { h } from "../dom.js";
-import { FINAL, STATUSES, dateTime, duration, errorPct, jobDuration, jobName, shortId } from "../format.js";
+import { dateTime, duration, errorPct, jobDuration, jobName, shortId } from "../format.js";
+import { FINAL, STATUSES } from "../vocabulary.js";
 import { pagedList } from "../pager.js";
 import { selected, setSelected, toggle } from "../selection.js";
 

@@ -25,7 +25,7 @@ export function signinPage(view) {
       "p",
       { id: "key-help", class: "muted" },
       "Kept in this tab only (sessionStorage), sent as a bearer token to the API. ",
-      "`make run` prints one; `python -m api.keys create <owner>` makes another.",
+      "`make run` prints one; `python -m ops.keys create <owner>` makes another.",
     ),
     error,
     h("button", { type: "submit", class: "primary" }, "Sign in"),

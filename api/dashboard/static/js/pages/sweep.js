@@ -9,7 +9,8 @@ import { badge, countBadges, progressBar, sweepProgressBar } from "../components
 import { SweepFigure } from "../components/sweepfigure.js";
 import { reportTable } from "../components/sweepreport.js";
 import { h, notice, replace } from "../dom.js";
-import { FINAL, dateTime, gridValue, percentError, shortId, sweepName } from "../format.js";
+import { dateTime, gridValue, percentError, shortId, sweepName } from "../format.js";
+import { FINAL } from "../vocabulary.js";
 import { keepCurrent } from "../live.js";
 
 const JOB_READS = 6; // GET /jobs/{id} at once (a sweep may have 256 children)

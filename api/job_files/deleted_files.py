@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.errors import ApiError
 from core.store.storage import DeletedBy
 from core.store.tables import Job
+from core.vocabulary import ErrorCode
 
 
 def gone_message(job: Job) -> str:
@@ -18,7 +19,7 @@ def gone_message(job: Job) -> str:
 def refuse_if_deleted(job: Job) -> None:
     """410 Gone, saying by whom and when, for any of a deleted job's files."""
     if job.deleted_at is not None:
-        raise ApiError(410, "gone", gone_message(job))
+        raise ApiError(410, ErrorCode.gone, gone_message(job))
 
 
 # For the routes' `responses=` documentation.

@@ -1,4 +1,4 @@
-"""API keys from the command line: `python -m api.keys create <owner> | list | revoke <key-id>`
+"""API keys from the command line: `python -m ops.keys create <owner> | list | revoke <key-id>`
 (and `webhook-secret <owner> [--rotate]`, the owner's webhook signing secret).
 
 `create` prints the new key on its last line (it is shown once; only its hash is stored).
@@ -82,7 +82,7 @@ def _webhook_secret(url: str, owner: str, *, rotate: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.keys", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.keys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="a new key for an owner (created if new)")
     create.add_argument("owner", help="the owner's name, at most 100 characters")

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from api.predict import SIDE
+from api.prediction.onnx_models import SIDE
 
 VALUES = SIDE * SIDE * 3
 _WHITESPACE = b" \t\r\n"  # JSON's four

@@ -25,7 +25,7 @@ import anyio.to_thread
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.queue import JobQueue, QueueUnavailable
+from api.submission.job_queue import JobQueue, QueueUnavailable
 from core.live import channel, event_publisher, progress_channel, redis_url
 from core.settings import Settings
 from core.store.events import (
@@ -39,6 +39,7 @@ from core.store.events import (
 )
 from core.store.progress import progress_since
 from core.store.types import utcnow
+from core.vocabulary import PROGRESS_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def progress_frame(raw: bytes) -> dict[str, Any]:
     """A progress report from Redis (`<job id> <JSON>`), framed once for every stream."""
     job_id, _, body = raw.partition(b" ")
     return {
-        "type": "progress",
+        "type": PROGRESS_EVENT,
         "job_id": job_id.decode(),
         "frame": b"event: progress\ndata: " + body + b"\n\n",
     }
@@ -73,7 +74,7 @@ class Subscriber:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
-            if message["type"] != "progress":
+            if message["type"] != PROGRESS_EVENT:
                 self.overflowed = True
 
 
@@ -215,7 +216,7 @@ class Hub:
                 for job_id, data, updated_at in progress_since(
                     session=session, after=progress_after
                 ):
-                    messages.append({"type": "progress", "job_id": str(job_id), "data": data})
+                    messages.append({"type": PROGRESS_EVENT, "job_id": str(job_id), "data": data})
                     mark = max(mark, updated_at)
             session.rollback()
         # Advance past events old enough that nothing before them can still commit.

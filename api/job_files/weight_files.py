@@ -1,5 +1,5 @@
-"""GET /jobs/{id}/weights?format=safetensors|onnx: the other weight files of a succeeded job,
-with the same headers as the .pt (size, sha256 ETag, 304, a file name per format)."""
+"""GET /jobs/{id}/weights?format=pt|safetensors|onnx: a succeeded job's weight files, each with
+the same headers (size, sha256 ETag, 304, a file name per format), streamed in chunks."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import in_thread
 from api.errors import ApiError
-from core.store.artifacts import ONNX, SAFETENSORS, ArtifactInfo, artifact_info, iter_artifact
-from core.store.jobs import get_job
+from api.job_files import once_succeeded
+from api.job_files.deleted_files import refuse_if_deleted
+from core.store.artifacts import ONNX, SAFETENSORS, artifact_info, iter_artifact
+from core.store.jobs import get_job, iter_weights, weights_info
 from core.store.tables import Job, JobStatus, Owner
+from core.vocabulary import ErrorCode
 
 WeightsFormat = Literal["pt", "safetensors", "onnx"]
 FORMAT_DOC = (
@@ -25,10 +28,9 @@ FORMAT_DOC = (
     "class names in metadata_props"
 )
 KINDS = {"safetensors": SAFETENSORS, "onnx": ONNX}
-MEDIA = {"safetensors": "application/octet-stream", "onnx": "application/octet-stream"}
 
 
-async def artifact_download(
+async def weights_download(
     *,
     session: Session,
     sessions: sessionmaker[Session],
@@ -36,43 +38,45 @@ async def artifact_download(
     job_id: uuid.UUID,
     format_: str,
     if_none_match: str | None,
-    no_weights: dict[JobStatus, str],
 ) -> Response:
-    job, info = await in_thread(session, _info, owner, job_id, format_, no_weights)
-    etag = f'"{info.sha256}"'
-    if if_none_match is not None and etag_matches(if_none_match, info.sha256):
+    job, size, sha256 = await in_thread(session, _found, owner, job_id, format_)
+    etag = f'"{sha256}"'
+    if if_none_match is not None and etag_matches(if_none_match, sha256):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     name = f"{job.spec['architecture']}{job.spec['depth']}-{job.id}.{format_}"
     return StreamingResponse(
-        _stream(sessions, job.id, KINDS[format_], info.size),
-        media_type=MEDIA[format_],
+        _stream(sessions, job.id, format_, size),
+        media_type="application/octet-stream",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(info.size),
+            "Content-Length": str(size),
             "ETag": etag,
         },
     )
 
 
-def _info(
-    session: Session,
-    owner: Owner,
-    job_id: uuid.UUID,
-    format_: str,
-    no_weights: dict[JobStatus, str],
-) -> tuple[Job, ArtifactInfo]:
+def _found(session: Session, owner: Owner, job_id: uuid.UUID, format_: str) -> tuple[Job, int, str]:
+    """The job, and its file's size and sha256; a 410 or 409 when it has none to give."""
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
+    refuse_if_deleted(job)
+    if format_ == "pt":
+        weights = weights_info(session=session, job_id=job.id)
+        if weights is None:
+            raise once_succeeded.WEIGHTS.refusal(job.status)
+        return job, *weights
     info = artifact_info(session=session, job_id=job.id, kind=KINDS[format_])
     if info is None:
         if job.status != JobStatus.succeeded:
-            raise ApiError(409, "conflict", no_weights.get(job.status, "job has no weights"))
+            raise once_succeeded.WEIGHTS.refusal(job.status)
         raise ApiError(
-            409, "conflict", f"job has no {format_} file (it succeeded before exports existed)"
+            409,
+            ErrorCode.conflict,
+            f"job has no {format_} file (it succeeded before exports existed)",
         )
     if info.size == 0:  # the export failed its check; `info` says why
         reason = (info.info or {}).get("message", f"the {format_} export failed")
-        raise ApiError(409, "conflict", f"no {format_} file: {reason}")
-    return job, info
+        raise ApiError(409, ErrorCode.conflict, f"no {format_} file: {reason}")
+    return job, info.size, info.sha256
 
 
 def etag_matches(header: str, sha256: str) -> bool:
@@ -81,10 +85,14 @@ def etag_matches(header: str, sha256: str) -> bool:
 
 
 def _stream(
-    sessions: sessionmaker[Session], job_id: uuid.UUID, kind: str, size: int
+    sessions: sessionmaker[Session], job_id: uuid.UUID, format_: str, size: int
 ) -> Iterator[bytes]:
     # Its own session: the request's is closed by the time the body is sent.
     with sessions() as session:
-        for part in iter_artifact(session=session, job_id=job_id, kind=kind, size=size):
+        if format_ == "pt":
+            parts = iter_weights(session=session, job_id=job_id, size=size)
+        else:
+            parts = iter_artifact(session=session, job_id=job_id, kind=KINDS[format_], size=size)
+        for part in parts:
             session.commit()  # no connection held while the chunk goes out
             yield part

@@ -25,6 +25,7 @@ import onnxruntime
 from PIL import Image, UnidentifiedImageError
 
 from api.errors import ApiError, FieldError, invalid
+from core.vocabulary import ErrorCode
 
 FORMATS = {"PNG", "JPEG", "WEBP"}
 SIDE = 32
@@ -213,7 +214,7 @@ def check_k(k: int, classes: int) -> None:
     if k > classes:
         raise ApiError(
             422,
-            "validation_error",
+            ErrorCode.validation_error,
             f"k: at most {classes}, this job's number of classes",
             [FieldError.at("query", "k", f"at most {classes}, this job's number of classes")],
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from client.config import DEFAULT_URL, ConfigError, resolve
+from client.user_config import DEFAULT_URL, ConfigError, resolve
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:

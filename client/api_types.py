@@ -10,6 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+# The client imports nothing of the service, and its CLI must offer `--status` choices without a
+# server (usage errors, --help, offline): so it keeps these copies, which
+# tests/client/test_vocabulary.py holds equal to core/vocabulary.py.
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 TERMINAL = ("succeeded", "failed", "cancelled")
 EVENT_TYPES = ("status", "attempt", "epoch", "warning", "progress")
 

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
-from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread
+from api.submission.job_queue import JobQueue
+from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
 from core.dispatch import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts
@@ -28,6 +28,7 @@ from core.store.sweeps import NewChild, create_sweep
 from core.store.tables import Owner, Sweep
 from core.sweeps.expand import Child, distribution_problem, expand
 from core.sweeps.presets import presets
+from core.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _send_all(sessions: sessionmaker[Session], queue: JobQueue, ids: list[uuid.U
         for job_id in ids:
             store(partial(_delete_unsent, job_id))
         retry = {"Retry-After": str(RETRY_AFTER_S)}
-        raise ApiError(503, "queue_unavailable", QUEUE_DOWN, headers=retry) from None
+        raise ApiError(503, ErrorCode.queue_unavailable, QUEUE_DOWN, headers=retry) from None
     with sessions() as session:
         mark_all_enqueued(session=session, job_ids=ids)
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
 from core.settings import Settings
+from core.vocabulary import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -120,5 +121,5 @@ class BodyLimit:
 
 async def _answer(error: BodyTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
     headers = dict(error.headers or {})
-    response = error_response(ApiError(413, "too_large", error.detail, headers=headers))
+    response = error_response(ApiError(413, ErrorCode.too_large, error.detail, headers=headers))
     await response(scope, receive, send)

@@ -41,7 +41,7 @@ from core.store.db import session_scope
 from core.store.keys import authenticate, create_key
 from core.store.migrate import upgrade
 
-log = logging.getLogger("api.run_local")
+log = logging.getLogger("ops.run_local")
 
 KEY_FILE = VAR_DIR / "local-api-key"
 LOCAL_OWNER = "local"
@@ -197,7 +197,7 @@ def stop_children(children: dict[str, subprocess.Popen[bytes]], grace_s: float) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.run_local", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.run_local", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address the API listens on")
     parser.add_argument("--port", type=int, default=8000, help="port the API listens on")
     args = parser.parse_args(argv)

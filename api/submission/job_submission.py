@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
+from api.submission.job_queue import JobQueue
 from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
 from core.store.db import retry_conflicts
@@ -29,6 +29,7 @@ from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
 from core.store.tables import Job, JobStatus, Owner
 from core.store.webhooks import ensure_secret
+from core.vocabulary import ErrorCode
 from core.webhooks import new_secret, url_problem
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _submit(
         except BrokerUnavailable:
             in_new_session(sessions)(lambda s: delete_unsent_job(session=s, job_id=job.id))
             retry = {"Retry-After": str(RETRY_AFTER_S)}
-            raise ApiError(503, "queue_unavailable", QUEUE_DOWN, headers=retry) from None
+            raise ApiError(503, ErrorCode.queue_unavailable, QUEUE_DOWN, headers=retry) from None
         log.info("job %s of %s queued", job.id, owner.name)
     return job, created
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing
 
-from client.models import EVENT_TYPES, EpochRecord
+from client.api_types import EVENT_TYPES, EpochRecord
 from core.metrics import metric_names
 from core.store.events import EVENT_TYPES as STORED_EVENT_TYPES
 

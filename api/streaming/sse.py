@@ -15,7 +15,7 @@ import anyio.to_thread
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.live import Hub, Subscriber
+from api.streaming.event_hub import Hub, Subscriber
 from core.store.events import (
     event_message,
     is_final,
@@ -24,6 +24,7 @@ from core.store.events import (
     owner_status_events,
     public,
 )
+from core.vocabulary import PROGRESS_EVENT
 
 KEEPALIVE_S = 15.0  # a comment line at least this often keeps proxies from closing a stream
 # Comment lines, without the blank line that ends a message: a parser that (unlike the spec)
@@ -44,7 +45,7 @@ def sse_response(body: AsyncIterator[bytes]) -> StreamingResponse:
 def frame(message: dict[str, Any]) -> bytes:
     if "frame" in message:  # framed once by the hub for every stream
         return bytes(message["frame"])
-    if message["type"] == "progress":
+    if message["type"] == PROGRESS_EVENT:
         return f"event: progress\ndata: {json.dumps(message, separators=(',', ':'))}\n\n".encode()
     data = json.dumps(public(message), separators=(",", ":"))
     return f"id: {message['id']}\nevent: {message['type']}\ndata: {data}\n\n".encode()
@@ -99,7 +100,7 @@ async def follow_job(
                     yield KEEPALIVE
                     continue
                 message = got
-            if message["type"] == "progress":
+            if message["type"] == PROGRESS_EVENT:
                 yield frame(message)
                 continue
             if message["id"] is not None and message["id"] <= last:
