@@ -28,8 +28,8 @@ from core.store.types import utcnow
 from core.trainer.models import build_model
 from testkit.builders import claim, make_settings, new_job
 from testkit.services import fresh_postgres_database
-from worker.job_run import JobRun, to_bytes
-from worker.lease import Lease
+from worker.training_process.job_run import JobRun, to_bytes
+from worker.training_process.lease import Lease
 
 
 def state(depth: int, epoch: int) -> dict[str, Any]:

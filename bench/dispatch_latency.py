@@ -50,7 +50,7 @@ def wait_idle(worker: Proc, tasks_done: int) -> None:
         busy = [
             p
             for p in children(worker.pid)
-            if "worker.train_child" in cmdline(p) and not idle_spare(p)
+            if "worker.training_process.train_child" in cmdline(p) and not idle_spare(p)
         ]
         done = worker.log.read_text(errors="replace").count("Task worker.train_job[")
         # Each task logs "received" and "succeeded": two lines per finished task.

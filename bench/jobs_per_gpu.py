@@ -11,7 +11,8 @@ wall time runs from the first job's creation to the last one's end. Modes, in th
 
 - 1 per worker, torch's default threads (all cores for the one training process);
 - 1 per worker, OMP_NUM_THREADS=1 (the per-process setting of the 2-per-worker mode);
-- 2 per worker: each training process takes cpu_count // 2 threads (worker.train_child).
+- 2 per worker: each training process takes cpu_count // 2 threads
+  (worker.training_process.train_child).
 
 On a GPU the same script measures the device (DEVICE=cuda): pass `--device cuda`.
 Compare the ratios of one run, not figures of different runs.

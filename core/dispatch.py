@@ -30,7 +30,7 @@ SOCKET_TIMEOUT_S = 2.0
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
 
 # Runs one unit of store work in a session of its own and commits it (the API: a fresh short
-# transaction; the worker: `worker.db.store_call`, which also retries a database restart).
+# transaction; the worker: `worker.store_calls.store_call`, which also retries a database restart).
 StoreCall = Callable[[Callable[[Session], None]], None]
 
 

@@ -128,10 +128,10 @@ def train_in_process(
     *,
     shutdown: threading.Event | None = None,
 ) -> JobStatus | None:
-    """Train a claimed job in this process as `worker.train_child` does (the lease renewed
-    first, a scratch folder removed after), so that tests share torch's start-up."""
-    from worker.lease import Lease
-    from worker.training import train
+    """Train a claimed job in this process as `worker.training_process.train_child` does (the
+    lease renewed first, a scratch folder removed after), so that tests share torch's start-up."""
+    from worker.training_process.lease import Lease
+    from worker.training_process.training import train
 
     lease = Lease(settings, job_id, lease_id)
     if not lease.begin():

@@ -1,5 +1,13 @@
-"""The Celery worker: claims jobs, trains each in a fresh child process, reaps lost ones.
+"""The Celery worker: claims jobs, trains each in a fresh training process, reaps lost ones.
 
-The worker's main process never imports torch; only `worker.train_child` (and the modules it
-loads) does, in the child that one job gets.
+Two sides, by the process that runs the code:
+- the worker's main process (the Celery side), these top-level modules: `app`, `tasks` and
+  `signals` (Celery's entry points), `supervisor` and `child` (one job from claim to settling),
+  `admission`, `run_limit`, `spare`, `spawn`, `reaper`, `recovery`, `dispatch`,
+  `webhook_delivery`. It never imports torch.
+- `worker.training_process`: the forked training process of one job, the only one with torch.
+
+Below both, torch-free and used by both: `held_job` (every store call about a held job),
+`store_calls` (retried store calls) and `after_commit` (events and webhooks after a commit).
+The training process imports nothing else of the worker.
 """

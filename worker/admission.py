@@ -1,7 +1,7 @@
 """Admission by memory (issue 13): with several jobs per GPU (JOBS_PER_GPU), a claimed job's
 training process starts only once the job's estimated memory fits beside the jobs already
 running on this worker's device; until then it waits, its lease renewed, and a cancel ends it
-without starting it (worker.settle.renew_unstarted).
+without starting it (`worker.supervisor`, which renews its lease meanwhile).
 
 The estimate is the formula of `core.compute` (the activations one training step keeps, four
 copies of the weights for parameters, gradients, momentum and a low-precision copy) plus what

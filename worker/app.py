@@ -1,7 +1,9 @@
-"""The worker's Celery app: `celery -A worker.app worker --pool=threads -Q training,webhooks`.
+"""The worker's Celery app, started as core.broker's CELERY_WORKER_ARGS (`celery -A worker.app
+worker --pool=threads -Q training`) for training, and WEBHOOK_WORKER_ARGS (`-Q webhooks`) for
+webhook deliveries, each its own worker (docker-compose.yml's `worker` and `webhooks`).
 
-One worker per GPU (pinned with CUDA_VISIBLE_DEVICES), running JOBS_PER_GPU jobs at once, each
-in its own training process (default one).
+One training worker per GPU (pinned with CUDA_VISIBLE_DEVICES), running JOBS_PER_GPU jobs at
+once, each in its own training process (`worker.training_process`, default one).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 order, wait for it while renewing the lease on its behalf, end it past the job's run-time
 limit, and stop it when the worker shuts down.
 
-The main process never imports torch: the training runs in `python -m worker.train_child`, so
-its memory (GPU memory included) goes back to the system when it exits, and a crash or an
-out-of-memory kill costs the job an attempt, not the worker.
+The main process never imports torch: the training runs in
+`python -m worker.training_process.train_child`, so its memory (GPU memory included) goes back
+to the system when it exits, and a crash or an out-of-memory kill costs the job an attempt, not
+the worker.
 """
 
 from __future__ import annotations
@@ -26,11 +27,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from core.settings import Settings
-from core.store.db import get_sessionmaker
-from core.store.lifecycle import Claim, LeaseLost, heartbeat
 from worker import run_limit, spare, spawn
-from worker.child_order import ChildOrder
+from worker.held_job import Claim, HeldJob
+from worker.training_process.order import ChildOrder
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +72,13 @@ def scratch_folder(claim: Claim) -> Iterator[Path | None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) -> int:
-    """Start `python -m worker.train_child` and wait for it; returns its exit code.
+def run_child(held: HeldJob, claim: Claim, *, scratch: Path | None = None) -> int:
+    """Start `python -m worker.training_process.train_child` and wait for it; returns its exit code.
 
     Past the job's run-time limit (and a grace) the job is ended `timeout` from here and the
     training process stopped: one that hangs checks no deadline itself.
     """
-    job_id, lease_id = claim.job_id, claim.lease_id
+    settings, job_id, lease_id = held.settings, held.job_id, held.lease_id
     order = ChildOrder(
         job_id=job_id,
         lease_id=lease_id,
@@ -94,7 +93,9 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
         # The child makes the kernel kill it when this process dies (PR_SET_PDEATHSIG), itself,
         # first thing: a preexec_fn would do it between fork and exec, which is unsafe while
         # other threads run. `spawn` says why one thread forks them all.
-        process = spawn.popen([sys.executable, "-m", "worker.train_child", str(job_id)])
+        process = spawn.popen(
+            [sys.executable, "-m", "worker.training_process.train_child", str(job_id)]
+        )
     assert process.stdin is not None
     try:
         with process.stdin:
@@ -106,6 +107,10 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
     log.info("job %s: training process %d started", job_id, process.pid)
     started = time.monotonic()
     deadline = started + run_limit.seconds_left(settings, claim.run_seconds)
+    # The training process renews the lease too (and learns of cancels that way), but not
+    # before Python has started, and not while an import or a long C call holds its interpreter:
+    # on a busy machine that can outlast a short lease. This process is idle meanwhile, and it
+    # is the one whose death (the kernel then kills the training process) the lease detects.
     renewing, next_renewal = True, started + settings.heartbeat_interval_s
     overdue = False
     try:
@@ -116,11 +121,11 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
                 pass
             now = time.monotonic()
             if renewing and now >= next_renewal:
-                renewing = renew(job_id, lease_id, settings) is not None
+                renewing = held.renew_on_behalf() is not None
                 next_renewal = now + settings.heartbeat_interval_s
             if not overdue and now >= deadline:
                 overdue, renewing = True, False
-                _stop_overdue(claim, child, settings, run_seconds=claim.run_seconds + now - started)
+                _stop_overdue(held, claim, child, run_seconds=claim.run_seconds + now - started)
             if child.kill_at is not None and not child.announced:
                 child.announced = True
                 log.info(
@@ -144,7 +149,7 @@ def run_child(claim: Claim, settings: Settings, *, scratch: Path | None = None) 
             spare.prepare(settings)  # the next job's process, ready while this one is settled
 
 
-def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_seconds: float) -> None:
+def _stop_overdue(held: HeldJob, claim: Claim, child: _Child, *, run_seconds: float) -> None:
     """End the job `timeout` under its lease, then SIGTERM its training process (SIGKILL soon).
 
     The job is ended first, so that a process that wakes up meanwhile finds its lease gone and
@@ -154,13 +159,13 @@ def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_second
         "job %s: past its run-time limit of %g s (and %g s of grace), which training process %d "
         "has not enforced; ending the job and the process",
         claim.job_id,
-        settings.job_timeout_s,
+        held.settings.job_timeout_s,
         run_limit.GRACE_S,
         child.process.pid,
     )
     try:
         if not run_limit.end_overdue(
-            claim.job_id, claim.lease_id, settings, run_seconds=run_seconds, spec=claim.spec
+            held.job_id, held.lease_id, held.settings, run_seconds=run_seconds, spec=claim.spec
         ):
             log.info("job %s: ended meanwhile; stopping its training process", claim.job_id)
     except DBAPIError:
@@ -173,26 +178,6 @@ def _stop_overdue(claim: Claim, child: _Child, settings: Settings, *, run_second
         child.process.send_signal(signal.SIGTERM)
         kill_at = time.monotonic() + OVERDUE_KILL_AFTER_S
         child.kill_at = kill_at if child.kill_at is None else min(child.kill_at, kill_at)
-
-
-def renew(job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings) -> bool | None:
-    """Renew the lease on the training process's behalf: None once it is lost (the job ended,
-    or was taken: stop renewing), else whether a cancel was requested (False also when the
-    database did not answer: the next renewal tries again).
-
-    The training process renews it too (and learns of cancels that way), but not before Python
-    has started, and not while an import or a long C call holds its interpreter: on a busy
-    machine that can outlast a short lease. This process is idle meanwhile, and it is the one
-    whose death (the kernel then kills the training process) the lease is there to detect.
-    """
-    try:
-        with get_sessionmaker(settings.database_url)() as session:
-            return heartbeat(session=session, job_id=job_id, lease_id=lease_id)
-    except LeaseLost:
-        return None  # a training process finds out itself
-    except DBAPIError as error:
-        log.debug("job %s: lease not renewed (%s); trying again", job_id, error)
-        return False
 
 
 def stop_child(*, grace_s: float, immediately: bool = False) -> None:

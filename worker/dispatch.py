@@ -1,5 +1,6 @@
 """The worker's way to send a job: core.dispatch.send_job with this process's producer and the
-retrying store calls of worker.db (the reaper's outbox, hand-backs and take-backs use it)."""
+retrying store calls of `worker.store_calls` (the reaper's outbox, hand-backs and take-backs use
+it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 from core.dispatch import Producer, send_job
 from core.settings import Settings, get_settings
-from worker.db import store_call
+from worker.store_calls import store_call
 
 _producers: dict[str, Producer] = {}
 _lock = threading.Lock()

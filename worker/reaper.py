@@ -24,12 +24,12 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from core.store.lifecycle import abandon_job, stale_jobs, unclaimed_jobs, undispatched_jobs
+from core.store.reaping import abandon_job, stale_jobs, unclaimed_jobs, undispatched_jobs
 from core.store.storage import purge_expired
 from core.store.tables import JobStatus
 from core.store.types import utcnow
-from worker import webhooks
-from worker.db import store_call
+from worker import webhook_delivery
+from worker.store_calls import store_call
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def reap_once(
         )
         if report.purged:
             log.info("deleted the stored data of %d jobs past retention", len(report.purged))
-    webhooks.resend_overdue(settings)
+    webhook_delivery.resend_overdue(settings)
     return report
 
 

@@ -7,7 +7,7 @@ WORKER_STATE_DIR) and a random id of the process itself. A worker holds an exclu
 that lock when the process dies, however it died. So the worker that gets the lock knows that
 every process that held it before is gone: a running job recorded under its node name and
 home but another process's id belongs to a dead worker. Each such job is given up under the
-very lease the dead worker held (`abandon_job`: back to `queued`, the attempt counted, as the
+very lease the dead worker held (`HeldJob.abandon`: back to `queued`, the attempt counted, as the
 reaper would do a lease timeout later), so a job taken meanwhile by anyone else is left
 alone, and it is sent again at once.
 
@@ -26,17 +26,14 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.orm import Session
-
 from core.settings import Settings
-from core.store.lifecycle import abandon_job
 from core.store.recovery import Holding, running_jobs_of
 from core.store.tables import JobStatus
-from worker.db import store_call
+from worker.held_job import HeldJob
+from worker.store_calls import store_call
 
 log = logging.getLogger(__name__)
 
@@ -135,17 +132,7 @@ def take_back(
         if not me.earlier_self(holding.worker):
             continue
         reason = f"its worker {holding.worker} died and was restarted"
-        status = store_call(
-            settings,
-            partial(
-                _abandon,
-                job_id=holding.job_id,
-                lease_id=holding.lease_id,
-                settings=settings,
-                reason=reason,
-            ),
-            what=f"take back job {holding.job_id}",
-        )
+        status = HeldJob(settings, holding.job_id, holding.lease_id).abandon(reason)
         if status is None:
             continue  # ended or taken meanwhile
         log.warning("job %s: %s; now %s", holding.job_id, reason, status.value)
@@ -160,15 +147,3 @@ def take_back(
                 continue
             taken.append(holding.job_id)
     return taken
-
-
-def _abandon(
-    session: Session, *, job_id: uuid.UUID, lease_id: uuid.UUID, settings: Settings, reason: str
-) -> JobStatus | None:
-    return abandon_job(
-        session=session,
-        job_id=job_id,
-        lease_id=lease_id,
-        max_attempts=settings.max_attempts,
-        reason=reason,
-    )

@@ -1,24 +1,17 @@
 """A job's run-time limit (JOB_TIMEOUT_S, all attempts together), as the worker's main process
 enforces it on a training process that no longer checks it itself (hung, stopped, deadlocked).
 
-Torch-free: imported by the supervisor as well as by the training process.
+Torch-free, as the whole main process (the training process's own check is in
+`worker.training_process.job_run`).
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from core.settings import Settings
-from core.store.held import epochs_done
-from core.store.lifecycle import LeaseLost, end_job
-from core.store.tables import JobStatus
-from worker.db import store_call
-
-log = logging.getLogger(__name__)
+from worker.held_job import HeldJob, LeaseLost
 
 # Seconds past the job's limit before the worker's main process ends it. The training process
 # ends a job at its limit itself, between two batches, on a clock that starts only once torch
@@ -26,17 +19,6 @@ log = logging.getLogger(__name__)
 # The grace covers that start and a batch, so a training process that still runs ends its own
 # job (naming the epochs it did); only one that stopped making progress is ended from here.
 GRACE_S = 10.0
-
-
-def timeout_message(
-    limit_s: float, epochs_done: int | str, epochs: int | str, *, hung: bool = False
-) -> str:
-    """What the owner reads on a job that failed with `timeout`."""
-    stalled = "; its training process had stopped making progress" if hung else ""
-    return (
-        f"ran longer than the {limit_s:g} s limit of this service ({epochs_done} of {epochs} "
-        f"epochs done{stalled}); submit fewer epochs or a smaller network"
-    )
 
 
 def seconds_left(settings: Settings, earlier_run_seconds: float) -> float:
@@ -54,23 +36,10 @@ def end_overdue(
 ) -> bool:
     """End the held job failed/`timeout`; False when the lease was gone (the job ended meanwhile,
     by its training process or a cancel)."""
-
-    def end(session: Session) -> None:
-        done = epochs_done(session=session, job_id=job_id)
-        end_job(
-            session=session,
-            job_id=job_id,
-            lease_id=lease_id,
-            status=JobStatus.failed,
-            error_code="timeout",
-            error_message=timeout_message(
-                settings.job_timeout_s, done, spec.get("epochs", "?"), hung=True
-            ),
-            run_seconds=run_seconds,
-        )
-
     try:
-        store_call(settings, end, what=f"end overdue job {job_id}")
+        HeldJob(settings, job_id, lease_id).time_out(
+            run_seconds=run_seconds, epochs=spec.get("epochs", "?")
+        )
     except LeaseLost:
         return False
     return True

@@ -13,7 +13,7 @@ from celery.signals import worker_ready, worker_shutting_down
 
 from core.broker import TRAIN_QUEUE
 from core.settings import get_settings
-from worker import dispatch, live, recovery, spare, supervisor
+from worker import after_commit, child, dispatch, recovery, spare, supervisor
 from worker.reaper import Reaper
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def take_back_jobs(sender: Any = None, **_: Any) -> None:
 def start_reaper(sender: Any = None, **_: Any) -> None:
     global _reaper
     settings = get_settings()
-    live.install(settings)  # events published and webhooks sent after each commit
+    after_commit.install(settings)  # events published and webhooks sent after each commit
     if not _trains(sender):
         log.info("webhook worker: delivers webhooks, trains nothing")
         return
@@ -78,8 +78,8 @@ def stop_training(sig: str = "", how: str = "", **_: Any) -> None:
     """Warm shutdown (SIGTERM, first Ctrl-C): the job is handed back within the grace period;
     cold shutdown (SIGQUIT, second Ctrl-C): the training process is killed now.
 
-    Runs inside Celery's signal handler: no logging (see `supervisor.stop_child`).
+    Runs inside Celery's signal handler: no logging (see `worker.child.stop_child`).
     """
     if _reaper is not None:
         _reaper.stop()
-    supervisor.stop_child(grace_s=get_settings().shutdown_grace_s, immediately=how == "Cold")
+    child.stop_child(grace_s=get_settings().shutdown_grace_s, immediately=how == "Cold")

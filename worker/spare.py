@@ -1,10 +1,11 @@
 """The next training process, started while the worker is idle (issue 10, job start-up).
 
 A job still gets a fresh process (its GPU memory goes back when it exits; CUDA does not survive
-fork), but one already past the slow part: `python -m worker.train_child --spare DATA_DIR` starts
-the interpreter, imports torch and the trainer, reads the datasets found in DATA_DIR into memory,
-then waits on its stdin for its order (`worker.child_order`). It touches no CUDA and holds no
-job until the order comes: killed while it waits, it loses nothing.
+fork), but one already past the slow part:
+`python -m worker.training_process.train_child --spare DATA_DIR` starts the interpreter,
+imports torch and the trainer, reads the datasets found in DATA_DIR into memory, then waits on
+its stdin for its order (`worker.training_process.order`). It touches no CUDA and holds no job
+until the order comes: killed while it waits, it loses nothing.
 
 One spare at a time: started when the worker is ready and after each job; taken by the next job.
 """
@@ -32,13 +33,13 @@ _closed = False
 
 
 def command(settings: Settings) -> list[str]:
-    """The command line of a spare: `worker.train_child` in it, as `ps` shows every one, and
-    this worker's pid, for the spare to check that it was not orphaned before it could arm its
-    death signal."""
+    """The command line of a spare: `worker.training_process.train_child` in it, as `ps` shows
+    every one, and this worker's pid, for the spare to check that it was not orphaned before it
+    could arm its death signal."""
     return [
         sys.executable,
         "-m",
-        "worker.train_child",
+        "worker.training_process.train_child",
         "--spare",
         str(settings.data_dir),
         "--parent",

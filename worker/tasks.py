@@ -1,4 +1,5 @@
-"""The one task: thin glue from a broker message to `worker.supervisor.run`."""
+"""The worker's two tasks, thin glue from a broker message to a plain function: a job to
+`worker.supervisor.run`, a webhook delivery to `worker.webhook_delivery.deliver`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from celery import Task
 
 from core.broker import TRAIN_TASK, WEBHOOK_TASK
 from core.settings import get_settings
-from worker import supervisor, webhooks
+from worker import supervisor, webhook_delivery
+from worker.after_commit import webhook_sender
 from worker.app import app
 
 
@@ -23,6 +25,5 @@ def train_job(self: Task, job_id: str) -> None:
 @app.task(name=WEBHOOK_TASK)
 def deliver_webhook(delivery_id: int) -> None:
     """One attempt of a webhook delivery; a retry is a new message with a countdown."""
-    from worker.live import send_webhook
-
-    webhooks.deliver(delivery_id, get_settings(), send_webhook)
+    settings = get_settings()
+    webhook_delivery.deliver(delivery_id, settings, webhook_sender(settings))

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.store.tables import (
@@ -193,24 +193,6 @@ def record_warning(
         type="warning",
         data={"code": code, "message": message, **extra},
     )
-
-
-def warn_held(
-    *, session: Session, job_id: uuid.UUID, lease_id: uuid.UUID, code: str, message: str
-) -> bool:
-    """A warning from the worker holding the job (precision fell back...); False, and nothing
-    written, when the lease is gone."""
-    held = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.lease_id == lease_id, Job.status == JobStatus.running)
-        .values(heartbeat_at=utcnow())
-    )
-    if held.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    record_warning(session=session, job_id=job_id, code=code, message=message)
-    session.commit()
-    return True
 
 
 # --- reading ---

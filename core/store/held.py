@@ -14,7 +14,7 @@ from core.store.tables import Job, JobStatus
 
 
 @dataclass(frozen=True)
-class HeldJob:
+class JobToTrain:
     """A running job as the holder of its lease trains it."""
 
     job_id: uuid.UUID
@@ -30,12 +30,12 @@ class JobState:
     enqueued_at: datetime | None  # NULL: no message is known to carry the job (the outbox)
 
 
-def held_job(*, session: Session, job_id: uuid.UUID, lease_id: uuid.UUID) -> HeldJob | None:
+def held_job(*, session: Session, job_id: uuid.UUID, lease_id: uuid.UUID) -> JobToTrain | None:
     """The job if it is running under `lease_id`; None once the lease is gone."""
     job = session.get(Job, job_id)
     if job is None or job.lease_id != lease_id or job.status != JobStatus.running:
         return None
-    return HeldJob(
+    return JobToTrain(
         job_id=job.id,
         spec=dict(job.spec),
         init_from_id=job.init_from_id,

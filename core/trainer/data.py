@@ -146,8 +146,9 @@ def _download(root: Path, layout: CifarLayout) -> None:
         raise DatasetNotFoundError(message) from error
 
 
-# Datasets read ahead of a job by a spare training process (worker.train_child --spare), by
-# (resolved folder, dataset). A training process serves one job, so no job sees another's data.
+# Datasets read ahead of a job by a spare training process
+# (worker.training_process.train_child --spare), by (resolved folder, dataset). A training
+# process serves one job, so no job sees another's data.
 _preloaded: dict[tuple[str, str], CifarData] = {}
 
 

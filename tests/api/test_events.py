@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from api.streaming.sse import frame
-from core.store import lifecycle
+from core.store import reaping
 from core.store.db import session_scope
 from core.store.tables import JobStatus
 from core.store.types import utcnow
@@ -111,7 +111,7 @@ def test_cancel_failure_and_lost_worker_are_logged(api: Api) -> None:
     record_epochs(api.database_url, claim, 1)
     with session_scope(api.database_url) as session:
         assert (
-            lifecycle.abandon_job(
+            reaping.abandon_job(
                 session=session,
                 job_id=lost,
                 lease_id=None,

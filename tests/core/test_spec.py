@@ -18,7 +18,7 @@ from core import spec
 from core.metrics import EpochMetrics, metric_names
 from core.settings import Settings
 from core.store.tables import EpochRecord
-from worker.job_config import SERVICE_KEYS, train_config
+from worker.training_process.job_config import SERVICE_KEYS, train_config
 
 API_NAMES = [s.name for s in spec.api_settings()]
 

@@ -305,11 +305,12 @@ def send_message(broker_url: str, job_id: uuid.UUID) -> str:
 
 
 def training_children(worker: Proc) -> list[int]:
-    """The worker's `python -m worker.train_child` processes that hold a job (not its spare)."""
+    """The worker's `python -m worker.training_process.train_child` processes that hold a job
+    (not its spare)."""
     return [
         pid
         for pid in children(worker.pid)
-        if "worker.train_child" in cmdline(pid) and not idle_spare(pid)
+        if "worker.training_process.train_child" in cmdline(pid) and not idle_spare(pid)
     ]
 
 

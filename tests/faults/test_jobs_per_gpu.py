@@ -69,7 +69,9 @@ def test_two_jobs_at_once_survive_a_killed_worker_to_the_same_weights(service: S
     for job_id in jobs:
         done = _succeeded(service, job_id, attempts=2, epochs=4)
         assert done.worker is not None and done.worker.startswith("w2@")
-    assert len(log_lines(second, "worker.training", "resuming after epoch")) == 2, second.output()
+    assert (
+        len(log_lines(second, "worker.training_process.training", "resuming after epoch")) == 2
+    ), second.output()
     # Same spec and seed, trained side by side and resumed: nothing leaked between the two.
     assert_same_weights(service.weights(jobs[0]), service.weights(jobs[1]))
 
@@ -95,7 +97,9 @@ def test_cancel_one_and_sigterm_hands_the_other_back(service: Service) -> None:
 
     second = service.worker("w2", **TWO)
     _succeeded(service, handed, attempts=1)  # a hand-back is not a failed attempt
-    [resumed] = log_lines(second, "worker.training", str(handed), "resuming after epoch")
+    [resumed] = log_lines(
+        second, "worker.training_process.training", str(handed), "resuming after epoch"
+    )
     assert "resuming after epoch 0, batch 0" not in resumed  # from where the first one stopped
 
 

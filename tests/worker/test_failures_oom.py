@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.settings import Settings
-from worker.failures import describe_failure
+from worker.training_process.failures import describe_failure
 
 SPEC = {"batch_size": 512}
 GIB = 2**30

@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import Settings
 from testkit.builders import SPEC
-from worker.job_config import train_config
+from worker.training_process.job_config import train_config
 
 
 def _settings(tmp_path: Path) -> Settings:

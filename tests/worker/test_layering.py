@@ -49,3 +49,60 @@ def _problems(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", sorted(WORKER.glob("**/*.py")), ids=lambda path: path.name)
 def test_worker_module_queries_no_table_itself(path: Path) -> None:
     assert _problems(path) == [], f"{path}: query through core/store functions instead"
+
+
+# The layer below both of the worker's processes: what the training process may use of the rest.
+SHARED_FLOOR = {"worker.held_job", "worker.store_calls", "worker.after_commit"}
+
+
+def _worker_imports() -> dict[str, set[str]]:
+    """Each worker module's imports of other worker modules, function-level and TYPE_CHECKING
+    ones included."""
+    root = WORKER.parent
+    modules = {}
+    for path in WORKER.glob("**/*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module is not None:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    found.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+        graph[name] = {module for module in found if module in modules and module != name}
+    return graph
+
+
+def test_training_process_imports_of_the_worker_only_the_shared_floor() -> None:
+    graph = _worker_imports()
+    outside = {
+        f"{name} -> {module}"
+        for name, imported in graph.items()
+        if name.startswith("worker.training_process")
+        for module in imported
+        if not module.startswith("worker.training_process") and module not in SHARED_FLOOR
+    }
+    below = {f"{name} -> {module}" for name in SHARED_FLOOR for module in graph[name]}
+    below -= {f"{name} -> {module}" for name in SHARED_FLOOR for module in SHARED_FLOOR}
+    assert outside | below == set()
+
+
+def test_worker_modules_import_each_other_without_a_cycle() -> None:
+    graph = _worker_imports()
+    done: set[str] = set()
+
+    def walk(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise AssertionError(" -> ".join((*path[path.index(name) :], name)))
+        if name in done:
+            return
+        for module in sorted(graph[name]):
+            walk(module, (*path, name))
+        done.add(name)
+
+    for name in sorted(graph):
+        walk(name, ())

@@ -13,7 +13,7 @@ import pytest
 
 from core.settings import Settings
 from core.store.db import session_scope
-from core.store.lifecycle import abandon_job
+from core.store.reaping import abandon_job
 from core.store.tables import JobStatus
 from testkit.builders import Sent, claim, job_row, new_job
 from worker import recovery

@@ -33,7 +33,7 @@ def spares(settings: Settings) -> Iterator[None]:
 def test_warm_up_reads_the_datasets_and_touches_no_cuda(cifar_dir: Path) -> None:
     code = (
         "import sys; from pathlib import Path\n"
-        "from worker.train_child import warm_up\n"
+        "from worker.training_process.train_child import warm_up\n"
         "warm_up(Path(sys.argv[1]))\n"
         "import torch\n"
         "from core.trainer import data\n"
@@ -50,7 +50,7 @@ def test_warm_up_reads_the_datasets_and_touches_no_cuda(cifar_dir: Path) -> None
 
 def test_spare_closed_without_an_order_exits_quietly(cifar_dir: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "worker.train_child", "--spare", str(cifar_dir)],
+        [sys.executable, "-m", "worker.training_process.train_child", "--spare", str(cifar_dir)],
         input=b"",
         capture_output=True,
         timeout=120,
@@ -81,7 +81,15 @@ def test_spare_orphaned_before_it_armed_its_death_signal_exits(cifar_dir: Path) 
     # --parent names another process than its parent, as when the worker died before the
     # spare's prctl and the spare was re-parented: it must not wait on as an orphan.
     done = subprocess.run(
-        [sys.executable, "-m", "worker.train_child", "--spare", str(cifar_dir), "--parent", "1"],
+        [
+            sys.executable,
+            "-m",
+            "worker.training_process.train_child",
+            "--spare",
+            str(cifar_dir),
+            "--parent",
+            "1",
+        ],
         input=b"",
         capture_output=True,
         timeout=120,

@@ -21,7 +21,7 @@ from testkit.builders import Sent, claim, job_row, new_job, settings_env
 from testkit.processes import wait_for
 from worker import child, run_limit, supervisor
 from worker.admission import Admission
-from worker.child_order import ChildOrder
+from worker.training_process.order import ChildOrder
 
 
 def _supervise(settings: Settings, job_id: uuid.UUID, sent: Sent) -> None:
@@ -187,7 +187,7 @@ def test_child_order_carries_the_settings_whole_whatever_the_environment(
         settings=settings.model_copy(update={"max_attempts": 2, "job_timeout_s": 7.5}),
     )
     code = (
-        "import sys; from worker.child_order import ChildOrder; "
+        "import sys; from worker.training_process.order import ChildOrder; "
         "print(ChildOrder.from_json(sys.stdin.read()).settings.model_dump_json())"
     )
     env = {**os.environ, "MAX_ATTEMPTS": "9", "JOB_TIMEOUT_S": "99", "DATABASE_URL": "sqlite://"}

@@ -1,4 +1,5 @@
-"""The training process as the supervisor starts it: `python -m worker.train_child JOB < order`."""
+"""The training process as the supervisor starts it:
+`python -m worker.training_process.train_child JOB < order`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from testkit.builders import Sent, claim, job_row, new_job
 from testkit.processes import wait_for
 from testkit.procfs import children, cmdline, pid_alive
 from worker import supervisor
-from worker.child_order import ChildOrder
+from worker.training_process.order import ChildOrder
 
 WORKER_MAIN_MODULES = (
     "worker.app",
@@ -26,12 +27,14 @@ WORKER_MAIN_MODULES = (
     "worker.supervisor",
     "worker.reaper",
     "worker.dispatch",
-    "worker.db",
+    "worker.store_calls",
     "worker.run_limit",
     "worker.recovery",
-    "worker.child_order",
     "worker.child",
-    "worker.settle",
+    "worker.held_job",
+    "worker.after_commit",
+    "worker.webhook_delivery",
+    "worker.training_process.order",
 )
 
 
@@ -56,7 +59,7 @@ def test_train_child_refuses_to_train_when_its_worker_is_gone(settings: Settings
         job_id=job_id, lease_id=held.lease_id, parent_pid=not_the_parent, settings=settings
     )
     done = subprocess.run(
-        [sys.executable, "-m", "worker.train_child", str(job_id)],
+        [sys.executable, "-m", "worker.training_process.train_child", str(job_id)],
         input=order.to_json(),
         capture_output=True,
         text=True,
@@ -69,7 +72,11 @@ def test_train_child_refuses_to_train_when_its_worker_is_gone(settings: Settings
 
 
 def _training_child() -> int | None:
-    found = [pid for pid in children(os.getpid()) if "worker.train_child" in cmdline(pid)]
+    found = [
+        pid
+        for pid in children(os.getpid())
+        if "worker.training_process.train_child" in cmdline(pid)
+    ]
     return found[0] if found else None
 
 

@@ -29,7 +29,7 @@ from core.trainer import (
 )
 from testkit.builders import claim, job_row, new_job
 from testkit.builders import train_in_process as train
-from worker.failures import describe_failure
+from worker.training_process.failures import describe_failure
 
 
 def _run(

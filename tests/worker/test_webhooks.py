@@ -1,5 +1,5 @@
-"""One webhook attempt (`worker.webhooks.deliver`, the task's body) against a real receiver on
-127.0.0.1: which answers are retried, and the address check again at delivery time."""
+"""One webhook attempt (`worker.webhook_delivery.deliver`, the task's body) against a real
+receiver on 127.0.0.1: which answers are retried, and the address check again at delivery time."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from core.store.db import session_scope
 from core.store.webhooks import job_deliveries
 from testkit.builders import SPEC, make_settings
 from testkit.processes import free_port
-from worker.webhooks import deliver, pause_after
+from worker.webhook_delivery import deliver, pause_after
 
 
 class _Answer(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.store import jobs, keys, lifecycle
+from core.store import jobs, keys, lifecycle, reaping
 from core.store.db import session_scope
 from core.store.tables import EpochRecord, Job, JobStatus
 from core.store.types import utcnow
@@ -76,7 +76,7 @@ def test_write_with_stale_lease_changes_nothing(database_url: str) -> None:
     job_id = _new_job(database_url)
     claim = _claim(database_url, job_id)
     with session_scope(database_url) as session:
-        status = lifecycle.abandon_job(
+        status = reaping.abandon_job(
             session=session, job_id=job_id, lease_id=claim.lease_id, max_attempts=3, reason="test"
         )
     assert status is JobStatus.queued
@@ -173,7 +173,7 @@ def test_release_job_does_not_count_an_attempt(database_url: str) -> None:
         lifecycle.release_job(
             session=session, job_id=job_id, lease_id=claim.lease_id, run_seconds=5.0
         )
-        assert lifecycle.undispatched_jobs(session=session, older_than_s=0) == [job_id]
+        assert reaping.undispatched_jobs(session=session, older_than_s=0) == [job_id]
     again = _claim(database_url, job_id, worker="w2")
     assert again.attempt == 1
     assert again.run_seconds == 5.0
@@ -185,8 +185,8 @@ def test_reaper_requeues_stale_job_then_fails_it_at_attempt_limit(database_url: 
         _claim(database_url, job_id, worker=f"w{attempt}")
         with session_scope(database_url) as session:
             future = utcnow() + timedelta(seconds=1)
-            assert lifecycle.stale_jobs(session=session, stale_before=future) == [job_id]
-            status = lifecycle.abandon_job(
+            assert reaping.stale_jobs(session=session, stale_before=future) == [job_id]
+            status = reaping.abandon_job(
                 session=session,
                 job_id=job_id,
                 lease_id=None,
@@ -207,8 +207,8 @@ def test_reaper_leaves_fresh_heartbeat_alone(database_url: str) -> None:
     _claim(database_url, job_id)
     past = utcnow() - timedelta(seconds=60)
     with session_scope(database_url) as session:
-        assert lifecycle.stale_jobs(session=session, stale_before=past) == []
-        status = lifecycle.abandon_job(
+        assert reaping.stale_jobs(session=session, stale_before=past) == []
+        status = reaping.abandon_job(
             session=session,
             job_id=job_id,
             lease_id=None,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import LargeBinary, select, update
 
-from core.store import jobs, keys, lifecycle, storage
+from core.store import jobs, keys, lifecycle, reaping, storage
 from core.store.db import session_scope
 from core.store.errors import JobStateConflict, StorageQuotaExceeded
 from core.store.tables import Base, Checkpoint, Job, JobStatus
@@ -131,7 +131,7 @@ def test_abandon_job_keeps_checkpoint_to_resume_and_drops_it_when_failed(
     for attempt, expected in ((1, JobStatus.queued), (2, JobStatus.failed)):
         claim = _running(database_url, job_id, checkpoint=f"attempt {attempt}".encode())
         with session_scope(database_url) as session:
-            status = lifecycle.abandon_job(
+            status = reaping.abandon_job(
                 session=session,
                 job_id=job_id,
                 lease_id=claim.lease_id,

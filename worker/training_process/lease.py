@@ -10,8 +10,7 @@ import uuid
 from sqlalchemy.exc import DBAPIError
 
 from core.settings import Settings
-from core.store.lifecycle import LeaseLost, heartbeat
-from worker.db import store_call
+from worker.held_job import HeldJob, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +22,7 @@ class Lease:
         self.settings = settings
         self.job_id = job_id
         self.lease_id = lease_id
+        self.held = HeldJob(settings, job_id, lease_id)  # every store call about the job
         self.cancel_requested = threading.Event()
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -30,13 +30,7 @@ class Lease:
 
     def beat(self) -> None:
         try:
-            cancel = store_call(
-                self.settings,
-                lambda session: heartbeat(
-                    session=session, job_id=self.job_id, lease_id=self.lease_id
-                ),
-                what=f"heartbeat of job {self.job_id}",
-            )
+            cancel = self.held.renew()
         except LeaseLost:
             log.warning(
                 "job %s: lease %s lost; stopping without writing", self.job_id, self.lease_id

@@ -1,7 +1,8 @@
 """One job's training inside the training process: heartbeat, fit, and write how it ended.
 
 Every write names the job's lease, so once the lease is lost (cancelled and reaped, handed to
-another worker) nothing more is written. Imports torch: loaded by `worker.train_child` only.
+another worker) nothing more is written. Imports torch: loaded by
+`worker.training_process.train_child` only.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from pathlib import Path
 import torch
 
 from core.settings import Settings
-from core.store.held import HeldJob, held_job
+from core.store.held import JobToTrain
 from core.store.jobs import load_weights
-from core.store.lifecycle import LeaseLost, load_checkpoint
 from core.store.tables import JobStatus
 from core.trainer import fit
-from worker.db import store_call
-from worker.environment import record_environment
-from worker.failures import Failure, InitFromUnusable, describe_failure
-from worker.job_config import train_config
-from worker.job_end import fail, stopped, succeed
-from worker.job_run import JobRun, Stop, to_bytes  # noqa: F401 (JobRun, Stop: old paths)
-from worker.lease import Lease
-from worker.live import ProgressReporter
+from worker.held_job import LeaseLost
+from worker.store_calls import store_call
+from worker.training_process.environment import record_environment
+from worker.training_process.failures import Failure, InitFromUnusable, describe_failure
+from worker.training_process.job_config import train_config
+from worker.training_process.job_end import fail, stopped, succeed
+from worker.training_process.job_run import JobRun
+from worker.training_process.lease import Lease
+from worker.training_process.progress_reporter import ProgressReporter
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,7 @@ def train(
     starting weights) that the caller removes once this process has exited, killed or not.
     """
     try:
-        job = store_call(
-            settings,
-            lambda session: held_job(session=session, job_id=job_id, lease_id=lease_id),
-            what=f"read job {job_id}",
-        )
+        job = lease.held.read()
         if job is None:
             log.warning("job %s: not held by lease %s; nothing to do", job_id, lease_id)
             return None
@@ -74,7 +71,7 @@ def train(
         lease.stop()
 
 
-def _train(job: HeldJob, run: JobRun, scratch: Path | None) -> JobStatus | None:
+def _train(job: JobToTrain, run: JobRun, scratch: Path | None) -> JobStatus | None:
     settings, job_id = run.settings, run.job_id
     try:
         with _init_weights(job, settings, scratch) as init_weights:
@@ -85,10 +82,7 @@ def _train(job: HeldJob, run: JobRun, scratch: Path | None) -> JobStatus | None:
                     "invalid_spec", f"the job's settings are not trainable: {error}"
                 ) from error
             record_environment(run, config)
-            checkpoint = run.write(
-                lambda session: load_checkpoint(session=session, job_id=job_id),
-                what="load checkpoint",
-            )
+            checkpoint = run.held.load_checkpoint()
             resume_from = None
             if checkpoint is not None:
                 resume_from = torch.load(io.BytesIO(checkpoint), weights_only=True)
@@ -146,7 +140,9 @@ def _train(job: HeldJob, run: JobRun, scratch: Path | None) -> JobStatus | None:
 
 
 @contextmanager
-def _init_weights(job: HeldJob, settings: Settings, scratch: Path | None) -> Iterator[Path | None]:
+def _init_weights(
+    job: JobToTrain, settings: Settings, scratch: Path | None
+) -> Iterator[Path | None]:
     """The weights the job starts from (`init_from`) as a file, for as long as training runs."""
     if job.spec.get("init_from") is None and job.init_from_id is None:
         yield None

@@ -18,14 +18,11 @@ from sqlalchemy.orm import Session
 
 from core.metrics import metric_names
 from core.settings import Settings
-from core.store.lifecycle import (
-    LeaseLost,
-    save_progress,
-)
 from core.trainer import Checkpoint, EpochMetrics, TrainConfig
-from worker.db import store_call
-from worker.lease import Lease
-from worker.live import ProgressReporter
+from worker.held_job import HeldJob, LeaseLost
+from worker.store_calls import store_call
+from worker.training_process.lease import Lease
+from worker.training_process.progress_reporter import ProgressReporter
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +51,7 @@ class JobRun:
         self.settings = settings
         self.job_id = job_id
         self.lease = lease
+        self.held: HeldJob = lease.held
         self.shutdown = shutdown
         self.earlier_run_seconds = earlier_run_seconds
         self.started = time.monotonic()
@@ -112,16 +110,9 @@ class JobRun:
         data = to_bytes(checkpoint)
         run_seconds = self.run_seconds()
 
-        def save(session: Session) -> None:
-            save_progress(
-                session=session,
-                job_id=self.job_id,
-                lease_id=self.lease.lease_id,
-                checkpoint=data,
-                epoch=epoch,
-                batch=batch,
-                run_seconds=run_seconds,
-                metrics=metrics,
+        def save() -> None:
+            self.held.save_progress(
+                checkpoint=data, epoch=epoch, batch=batch, run_seconds=run_seconds, metrics=metrics
             )
 
         # Never two writes in flight for one job: the previous one lands (or fails) first.
@@ -131,9 +122,9 @@ class JobRun:
         )
         self._writer.start()
 
-    def _write_progress(self, save: Callable[[Session], None]) -> None:
+    def _write_progress(self, save: Callable[[], None]) -> None:
         try:
-            self.write(save, what="save progress")
+            save()
         except LeaseLost as error:
             self.lease.lost.set()
             self._write_error = error

@@ -14,12 +14,11 @@ import torch
 import torchvision
 
 from core.spec import TrainConfig
-from core.store.attempts import record_attempt
 from core.trainer.compiled import compile_enabled
 from core.trainer.data import expected_files
 from core.trainer.device import choose_precision, resolve_device
 from core.trainer.fingerprint import dataset_fingerprint
-from worker.job_run import JobRun
+from worker.training_process.job_run import JobRun
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,9 +72,4 @@ def environment(config: TrainConfig) -> dict[str, Any]:
 def record_environment(run: JobRun, config: TrainConfig) -> None:
     """Store this attempt's environment under the job's lease, before training starts."""
     found = environment(config)
-    run.write(
-        lambda session: record_attempt(
-            session=session, job_id=run.job_id, lease_id=run.lease.lease_id, environment=found
-        ),
-        what="record environment",
-    )
+    run.held.record_environment(found)

@@ -1,9 +1,10 @@
-"""The training process of one claimed job: `python -m worker.train_child JOB_ID < order.json`.
+"""The training process of one claimed job:
+`python -m worker.training_process.train_child JOB_ID < order.json`.
 
-Started by `worker.supervisor`, one per job. It dies with its worker (PR_SET_PDEATHSIG), hands
-the job back on SIGTERM or SIGINT, and is the only process of the worker that imports torch.
-Exit code 0: the job's end (or the lost lease) is recorded; anything else: the supervisor
-settles the job.
+Started by `worker.child` for the supervisor, one per job. It dies with its worker
+(PR_SET_PDEATHSIG), hands the job back on SIGTERM or SIGINT, and is the only process of the
+worker that imports torch. Exit code 0: the job's end (or the lost lease) is recorded; anything
+else: the supervisor settles the job.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import sys
 import threading
 from pathlib import Path
 
-from worker.child_order import ChildOrder
-from worker.lease import Lease
-from worker.live import install as install_live
+from worker.after_commit import install as install_after_commit
+from worker.training_process.lease import Lease
+from worker.training_process.order import ChildOrder
 
-log = logging.getLogger("worker.train_child")
+log = logging.getLogger("worker.training_process.train_child")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PR_SET_NAME = 15
@@ -63,7 +64,7 @@ def warm_up(data_dir: Path) -> None:
 
     from core.trainer import data, fit  # noqa: F401  (torch and torchvision come in here)
     from core.trainer.models import build_model
-    from worker import training  # noqa: F401
+    from worker.training_process import training  # noqa: F401
 
     # One step of a small network on the CPU: autograd and the CPU's convolution kernels set up
     # ahead (the job seeds torch itself before it builds its own model, so its run is unchanged).
@@ -73,7 +74,9 @@ def warm_up(data_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.train_child", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.training_process.train_child", description=__doc__
+    )
     parser.add_argument(
         "job_id", nargs="?", help="shown by `ps`; the order on stdin is what counts"
     )
@@ -114,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = order.settings
     share_cpu(settings.jobs_per_gpu)
-    install_live(settings)  # events published and webhooks sent after each commit
+    install_after_commit(settings)  # events published and webhooks sent after each commit
     # Renewing starts before torch loads: on a busy machine that takes longer than a lease.
     lease = Lease(settings, order.job_id, order.lease_id)
     if not lease.begin():
         return 0
 
-    from worker.training import train  # torch comes in here
+    from worker.training_process.training import train  # torch comes in here
 
     train(
         order.job_id,

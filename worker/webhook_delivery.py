@@ -21,7 +21,8 @@ from core.settings import Settings
 from core.store.types import utcnow
 from core.store.webhooks import Outgoing, due_deliveries, outgoing, record_attempt
 from core.webhooks import sign, url_problem
-from worker.db import store_call
+from worker.after_commit import send_webhook
+from worker.store_calls import store_call
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,6 @@ LOST_AFTER_S = 60.0
 def resend_overdue(settings: Settings) -> None:
     """The reaper's webhook pass: deliveries whose next attempt is long overdue go out again
     (a duplicate is harmless: the attempt is recorded once, receivers dedupe on webhook-id)."""
-    from worker.live import send_webhook  # builds the Celery app, which reaper tests need not
-
     before = utcnow() - timedelta(seconds=LOST_AFTER_S)
     due = store_call(
         settings,
@@ -145,7 +144,7 @@ def resend_overdue(settings: Settings) -> None:
     )
     for delivery_id in due:
         try:
-            send_webhook(delivery_id)
+            send_webhook(delivery_id, settings=settings)
         except Exception:
             log.exception("webhook delivery %d: could not send it; next pass", delivery_id)
             return

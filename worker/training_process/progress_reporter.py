@@ -1,6 +1,5 @@
-"""The worker's side of live events (issue 8): after each commit, publish the new events (Redis)
-and send their webhook deliveries to the `webhooks` queue; and, in the training process, report
-progress inside an epoch at most twice a second without ever waiting for it."""
+"""Live progress inside an epoch (issue 8), reported from the training process at most twice a
+second without ever making training wait for it."""
 
 from __future__ import annotations
 
@@ -10,41 +9,12 @@ import time
 import uuid
 from typing import Any
 
-from core.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
-from core.live import event_publisher, publish_progress
+from core.live import publish_progress
 from core.settings import Settings
 from core.store.db import get_sessionmaker
-from core.store.events import Committed, add_commit_listener
 from core.store.types import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def send_webhook(delivery_id: int, countdown: float = 0.0) -> None:
-    from worker.app import (
-        app,
-    )  # the Celery app; imported late, the training process rarely needs it
-
-    app.send_task(
-        WEBHOOK_TASK,
-        args=[delivery_id],
-        queue=WEBHOOK_QUEUE,
-        countdown=countdown if countdown > 0 else None,
-    )
-
-
-def _send_deliveries(committed: Committed) -> None:
-    for delivery_id in committed.deliveries:
-        # A send that fails leaves the delivery pending: the reaper's pass sends it later.
-        send_webhook(delivery_id)
-
-
-def install(settings: Settings) -> None:
-    """Register this process's commit listeners (idempotent)."""
-    publisher = event_publisher(settings)
-    if publisher is not None:
-        add_commit_listener(publisher)
-    add_commit_listener(_send_deliveries)
 
 
 class ProgressReporter:

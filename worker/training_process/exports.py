@@ -24,9 +24,7 @@ from core.store.artifacts import (
     SAFETENSORS,
     ArtifactFile,
     record_throughput,
-    save_artifacts,
 )
-from core.store.lifecycle import LeaseLost
 from core.trainer import FitResult, TrainConfig, load_cifar
 from core.trainer.device import resolve_device
 from core.trainer.export import (
@@ -37,9 +35,10 @@ from core.trainer.export import (
     torch_logits,
 )
 from core.trainer.report import evaluation_report
+from worker.held_job import LeaseLost
 
 if TYPE_CHECKING:
-    from worker.training import JobRun
+    from worker.training_process.job_run import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +59,8 @@ def store_exports(run: JobRun, result: FitResult) -> None:
         log.exception("job %s: exports failed; the job succeeds without them", run.job_id)
         files = {}
     if files:
-        job_id, lease_id = run.job_id, run.lease.lease_id
-
-        def save(session: Session) -> None:
-            save_artifacts(session=session, job_id=job_id, lease_id=lease_id, files=files)
-
         try:
-            run.write(save, what="store artifacts")
+            run.held.save_artifacts(files)
         except LeaseLost:
             run.lease.lost.set()
             raise

@@ -7,15 +7,12 @@ import hashlib
 import logging
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from core.store.lifecycle import end_job, finish_job, release_job
 from core.store.tables import JobStatus
 from core.trainer import FitResult
-from worker.exports import store_exports
-from worker.failures import Failure
-from worker.job_run import JobRun, Stop, to_bytes
-from worker.run_limit import timeout_message
+from worker.held_job import timeout_message
+from worker.training_process.exports import store_exports
+from worker.training_process.failures import Failure
+from worker.training_process.job_run import JobRun, Stop, to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +27,17 @@ def succeed(run: JobRun, result: FitResult) -> JobStatus:
         "confusion_matrix": plain(result.confusion_matrix),
     }
     run_seconds = run.run_seconds()
-
-    def finish(session: Session) -> None:
-        finish_job(
-            session=session,
-            job_id=run.job_id,
-            lease_id=run.lease.lease_id,
-            weights=weights,
-            sha256=sha256,
-            run_seconds=run_seconds,
-            final_test_accuracy=result.test_accuracy,
-            final_test_loss=result.test_loss,
-            best_test_accuracy=result.best_test_accuracy,
-            best_epoch=result.best_epoch,
-            results=results,
-        )
-
     run.lease.stop()  # the final write renews the lease itself; a beat after it would warn
-    run.write(finish, what="finish")
+    run.held.finish(
+        weights=weights,
+        sha256=sha256,
+        run_seconds=run_seconds,
+        final_test_accuracy=result.test_accuracy,
+        final_test_loss=result.test_loss,
+        best_test_accuracy=result.best_test_accuracy,
+        best_epoch=result.best_epoch,
+        results=results,
+    )
     log.info(
         "job %s: succeeded: test accuracy %.4f after %d epochs (%.0f s)",
         run.job_id,
@@ -59,19 +49,14 @@ def succeed(run: JobRun, result: FitResult) -> JobStatus:
 
 
 def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
-    stop, job_id, lease_id = run.stop, run.job_id, run.lease.lease_id
+    stop, job_id = run.stop, run.job_id
     run_seconds = run.run_seconds()
     if stop is Stop.lease_lost:
         log.warning("job %s: lease lost; stopped without writing", job_id)
         return None
     run.lease.stop()
     if stop is Stop.shutdown:
-        run.write(
-            lambda session: release_job(
-                session=session, job_id=job_id, lease_id=lease_id, run_seconds=run_seconds
-            ),
-            what="hand back",
-        )
+        run.held.hand_back(run_seconds)
         log.info(
             "job %s: handed back to the queue after %d epochs (worker shutting down)",
             job_id,
@@ -79,16 +64,7 @@ def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
         )
         return JobStatus.queued
     if stop is Stop.cancel:
-        run.write(
-            lambda session: end_job(
-                session=session,
-                job_id=job_id,
-                lease_id=lease_id,
-                status=JobStatus.cancelled,
-                run_seconds=run_seconds,
-            ),
-            what="cancel",
-        )
+        run.held.end(JobStatus.cancelled, run_seconds=run_seconds)
         log.info("job %s: cancelled after %d epochs", job_id, result.epochs_completed)
         return JobStatus.cancelled
     epochs = run.config.epochs if run.config is not None else "?"
@@ -101,17 +77,11 @@ def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
 def fail(run: JobRun, failure: Failure) -> JobStatus:
     run.lease.stop()
     run_seconds = run.run_seconds()
-    run.write(
-        lambda session: end_job(
-            session=session,
-            job_id=run.job_id,
-            lease_id=run.lease.lease_id,
-            status=JobStatus.failed,
-            error_code=failure.code,
-            error_message=failure.message,
-            run_seconds=run_seconds,
-        ),
-        what="record failure",
+    run.held.end(
+        JobStatus.failed,
+        error_code=failure.code,
+        error_message=failure.message,
+        run_seconds=run_seconds,
     )
     log.warning("job %s: failed: %s: %s", run.job_id, failure.code, failure.message)
     return JobStatus.failed
