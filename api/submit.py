@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
-from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
+from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
 from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound

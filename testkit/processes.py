@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -402,7 +402,8 @@ def start_worker(
     webhooks: bool = False,
 ) -> Proc:
     """`celery -A worker.app worker` as production runs it: a training worker
-    (core.broker.CELERY_WORKER_ARGS: the threads pool, JOBS_PER_GPU jobs, queue `training`), or
+    (core.messaging.broker.CELERY_WORKER_ARGS: the threads pool, JOBS_PER_GPU jobs,
+    queue `training`), or
     with `webhooks` a webhook worker (WEBHOOK_WORKER_ARGS, queue `webhooks`).
 
     `ulimit`, e.g. "-t 12", is applied by a shell that then execs the worker, so the limit holds

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from core.broker import celery_config
+from core.messaging.broker import celery_config
 from core.settings import get_settings
 
 settings = get_settings()

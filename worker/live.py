@@ -10,8 +10,8 @@ import time
 import uuid
 from typing import Any
 
-from core.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
-from core.live import event_publisher, publish_progress
+from core.messaging.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
+from core.messaging.event_channel import event_publisher, publish_progress
 from core.settings import Settings
 from core.store.db import get_sessionmaker
 from core.store.events import Committed, add_commit_listener

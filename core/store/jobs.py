@@ -209,7 +209,7 @@ def mark_all_enqueued(*, session: Session, job_ids: list[uuid.UUID]) -> None:
 
 
 def mark_enqueued(*, session: Session, job_id: uuid.UUID) -> None:
-    """Record that a message carries the job (core.dispatch.send_job, after the send)."""
+    """Record that a message carries the job (core.messaging.producer.send_job, after the send)."""
     if session.get_bind().dialect.name == "postgresql":
         # The mark only spares the outbox a re-send: losing it in a crash costs a second
         # message, which the worker's claim drops. So it need not wait for the WAL flush.
