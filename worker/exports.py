@@ -27,7 +27,8 @@ from core.store.artifacts import (
     save_artifacts,
 )
 from core.store.lifecycle import LeaseLost
-from core.trainer import FitResult, TrainConfig, load_cifar
+from core.trainer.config import TrainConfig
+from core.trainer.data import load_cifar
 from core.trainer.device import resolve_device
 from core.trainer.export import (
     check_onnx,
@@ -37,6 +38,7 @@ from core.trainer.export import (
     torch_logits,
 )
 from core.trainer.report import evaluation_report
+from core.trainer.results import FitResult
 
 if TYPE_CHECKING:
     from worker.training import JobRun

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 
 from core.settings import Settings
-from core.trainer import (
+from core.trainer.config import TrainConfig
+from core.trainer.errors import (
     DatasetNotFoundError,
     IncompatibleWeightsError,
-    TrainConfig,
     TrainingDivergedError,
 )
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.store.lifecycle import end_job, finish_job, release_job
 from core.store.tables import JobStatus
-from core.trainer import FitResult
+from core.trainer.results import FitResult
 from worker.exports import store_exports
 from worker.failures import Failure
 from worker.job_run import JobRun, Stop, to_bytes

@@ -22,7 +22,9 @@ from core.store.lifecycle import (
     LeaseLost,
     save_progress,
 )
-from core.trainer import Checkpoint, EpochMetrics, TrainConfig
+from core.trainer.checkpoint import Checkpoint
+from core.trainer.config import TrainConfig
+from core.trainer.results import EpochMetrics
 from worker.db import store_call
 from worker.lease import Lease
 from worker.live import ProgressReporter

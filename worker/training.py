@@ -21,7 +21,7 @@ from core.store.held import HeldJob, held_job
 from core.store.jobs import load_weights
 from core.store.lifecycle import LeaseLost, load_checkpoint
 from core.store.tables import JobStatus
-from core.trainer import fit
+from core.trainer.fit import fit
 from worker.db import store_call
 from worker.environment import record_environment
 from worker.failures import Failure, InitFromUnusable, describe_failure

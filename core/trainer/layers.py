@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 CLASSIFIER = "fc"  # the layer frozen_base trains (and may resize); everything else is the base
-DEFAULT_BN_MOMENTUM = 0.1  # PyTorch's; Keras' momentum 0.99 is PyTorch's 0.01 (1 - 0.99)
 DEFAULT_BN_EPS = 1e-5  # PyTorch's; Keras uses 1e-3
 BN_EPS = "bn_eps"  # buffer name, present only when a network's BN eps is not the default
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
