@@ -24,6 +24,7 @@ from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
@@ -175,14 +176,15 @@ def check_init_from(*, session: Session, owner: Owner, spec: dict[str, Any]) -> 
                 )
             ]
         )
+    inherited = ResolvedSpec.from_stored(earlier.spec)
     mismatched = [
         FieldError.body(
             key,
-            f"must be {earlier.spec.get(key)!r} like init_from job {job_id}, "
+            f"must be {getattr(inherited, key)!r} like init_from job {job_id}, "
             f"whose weights fit only that network",
         )
         for key in INHERITED
-        if earlier.spec.get(key) != spec[key]
+        if getattr(inherited, key) != spec[key]
     ]
     if mismatched:
         raise invalid(mismatched)

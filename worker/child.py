@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.db import get_sessionmaker
 from core.store.lifecycle import Claim, LeaseLost, heartbeat
 from worker import run_limit, spare, spawn
@@ -63,7 +64,7 @@ def shutting_down() -> bool:
 def scratch_folder(claim: Claim) -> Iterator[Path | None]:
     """A folder for the training process's files (the `init_from` weights), removed here once
     it has exited: a training process killed outright cleans up nothing itself."""
-    if claim.spec.get("init_from") is None and claim.init_from_id is None:
+    if ResolvedSpec.from_stored(claim.spec).init_from is None and claim.init_from_id is None:
         yield None
         return
     folder = Path(tempfile.mkdtemp(prefix=f"crs-job-{claim.job_id}-"))

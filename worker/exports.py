@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from sqlalchemy.orm import Session
 
+from core.spec import LOCAL_NAMES
 from core.store.artifacts import (
     ONNX,
     REPORT,
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
     from worker.training import JobRun
 
 log = logging.getLogger(__name__)
-
-# Keys of the trainer's configuration that describe this worker, not the job.
-LOCAL_KEYS = frozenset({"data_dir", "download", "init_weights", "device"})
 
 
 def store_exports(run: JobRun, result: FitResult) -> None:
@@ -82,7 +80,7 @@ def store_exports(run: JobRun, result: FitResult) -> None:
 
 
 def make_artifacts(config: TrainConfig, result: FitResult) -> dict[str, ArtifactFile]:
-    spec = {k: v for k, v in config.to_dict().items() if k not in LOCAL_KEYS}
+    spec = {k: v for k, v in config.to_dict().items() if k not in LOCAL_NAMES}
     data = load_cifar(Path(config.data_dir), config.dataset)
     model = cpu_copy(result.model)
     # One fp32 CPU pass over the test set serves the report and the ONNX check.

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.held import epochs_done
 from core.store.lifecycle import LeaseLost, end_job
 from core.store.tables import JobStatus
@@ -64,7 +65,7 @@ def end_overdue(
             status=JobStatus.failed,
             error_code="timeout",
             error_message=timeout_message(
-                settings.job_timeout_s, done, spec.get("epochs", "?"), hung=True
+                settings.job_timeout_s, done, ResolvedSpec.from_stored(spec).epochs, hung=True
             ),
             run_seconds=run_seconds,
         )

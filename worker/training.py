@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.held import HeldJob, held_job
 from core.store.jobs import load_weights
 from core.store.lifecycle import LeaseLost, load_checkpoint
@@ -148,10 +149,11 @@ def _train(job: HeldJob, run: JobRun, scratch: Path | None) -> JobStatus | None:
 @contextmanager
 def _init_weights(job: HeldJob, settings: Settings, scratch: Path | None) -> Iterator[Path | None]:
     """The weights the job starts from (`init_from`) as a file, for as long as training runs."""
-    if job.spec.get("init_from") is None and job.init_from_id is None:
+    init_from = ResolvedSpec.from_stored(job.spec).init_from
+    if init_from is None and job.init_from_id is None:
         yield None
         return
-    source = job.init_from_id or uuid.UUID(str(job.spec["init_from"]))
+    source = job.init_from_id or uuid.UUID(str(init_from))
     weights = store_call(
         settings,
         lambda session: load_weights(session=session, job_id=source),
