@@ -29,8 +29,9 @@ from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
 from core.store.tables import Job, JobStatus, Owner
-from core.store.webhooks import ensure_secret
-from core.webhooks import new_secret, url_problem
+from core.store.webhook_deliveries import ensure_secret
+from core.webhook_signing import new_secret
+from core.webhook_urls import url_problem
 
 log = logging.getLogger(__name__)
 

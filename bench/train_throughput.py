@@ -31,7 +31,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 from core.trainer.data import load_cifar
 from core.trainer.fit import fit
 from core.trainer.models import build_model

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from sqlalchemy.orm import Session
 
-from core.spec import LOCAL_NAMES
+from core.spec import LOCAL_NAMES, TrainConfig
 from core.store.artifacts import (
     ONNX,
     REPORT,
@@ -28,9 +28,9 @@ from core.store.artifacts import (
     save_artifacts,
 )
 from core.store.lifecycle import LeaseLost
-from core.trainer.config import TrainConfig
 from core.trainer.data import load_cifar
 from core.trainer.device import resolve_device
+from core.trainer.evaluation_report import evaluation_report
 from core.trainer.export import (
     check_onnx,
     cpu_copy,
@@ -38,7 +38,6 @@ from core.trainer.export import (
     safetensors_bytes,
     torch_logits,
 )
-from core.trainer.report import evaluation_report
 from core.trainer.results import FitResult
 
 if TYPE_CHECKING:

@@ -13,8 +13,7 @@ from typing import Any
 import torch
 
 from core.settings import Settings
-from core.spec import ResolvedSpec
-from core.trainer.config import TrainConfig
+from core.spec import ResolvedSpec, TrainConfig
 from core.trainer.errors import (
     DatasetNotFoundError,
     IncompatibleWeightsError,

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from core.metrics import metric_names
 from core.settings import Settings
+from core.spec import TrainConfig
 from core.store.lifecycle import (
     LeaseLost,
     save_progress,
 )
 from core.trainer.checkpoint import Checkpoint
-from core.trainer.config import TrainConfig
 from core.trainer.results import EpochMetrics
 from worker.db import store_call
 from worker.lease import Lease

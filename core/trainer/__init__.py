@@ -1,8 +1,8 @@
 """The trainer: CIFAR ResNets of He et al. 2016 (section 4.2), data, training loop, CLI support.
 
-Imports only torch, torchvision, numpy and the standard library. Import the submodules directly
-(`core.trainer.fit`, `core.trainer.models`, ...): this package imports nothing, so
-`core.trainer.config` stays torch-free for the API process.
+Imports only torch, torchvision, numpy, the standard library and the torch-free declaration of
+its configuration (`core.spec.TrainConfig`). Import the submodules directly (`core.trainer.fit`,
+`core.trainer.models`, ...): this file imports nothing, so no importer loads more than it names.
 
 fit(config, on_epoch=..., should_stop=..., resume_from=..., on_checkpoint=...,
 checkpoint_interval_s=...) trains a network; on_epoch gets EpochMetrics after each epoch;

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 from core.trainer.fit import fit
 from core.trainer.models import build_model
 from tests.core.conftest import assert_same_tensors

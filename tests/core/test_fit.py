@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import torch
 
+from core.spec import TrainConfig
 from core.trainer import loop as loop_module
 from core.trainer.checkpoint import Checkpoint
-from core.trainer.config import TrainConfig
 from core.trainer.errors import TrainingDivergedError
 from core.trainer.fit import fit
 from core.trainer.models import build_model

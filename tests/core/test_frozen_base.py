@@ -14,7 +14,7 @@ from tests.core.conftest import TinyConfig, assert_same_tensors
 @pytest.fixture(scope="module")
 def base_weights(tmp_path_factory: pytest.TempPathFactory, cifar10_dir: Path) -> Path:
     """A depth-8 ResNet trained one epoch on the generated CIFAR-10."""
-    from core.trainer.config import TrainConfig
+    from core.spec import TrainConfig
 
     config = TrainConfig(depth=8, epochs=1, batch_size=50, data_dir=str(cifar10_dir), device="cpu")
     path = tmp_path_factory.mktemp("weights") / "base.pt"

@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_package_exports_the_public_interface() -> None:
+    from core.spec import TrainConfig  # noqa: F401
     from core.trainer.checkpoint import Checkpoint  # noqa: F401
-    from core.trainer.config import TrainConfig  # noqa: F401
     from core.trainer.data import load_cifar  # noqa: F401
     from core.trainer.errors import (
         DatasetNotFoundError,
@@ -28,7 +28,7 @@ def test_package_exports_the_public_interface() -> None:
 
 def test_import_config_without_torch() -> None:
     # The API process validates configurations without loading torch.
-    code = "import sys; from core.trainer.config import TrainConfig; TrainConfig()\n"
+    code = "import sys; from core.spec import TrainConfig; TrainConfig()\n"
     code += "print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

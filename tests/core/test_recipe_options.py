@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 from core.trainer.data import GLOBAL_STD_EPSILON, global_statistics, normalization_statistics
 from core.trainer.layers import BN_EPS, configure_batch_norm
 from core.trainer.models import build_model, set_normalization
