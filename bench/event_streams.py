@@ -74,7 +74,7 @@ class ProgressReports:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from core.live import (
+        from core.messaging.event_channel import (
             PROGRESS_TTL_S,
             client,
             progress_channel,

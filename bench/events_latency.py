@@ -7,8 +7,8 @@ SSE client, and what 500 open streams cost the API process.
 Starts its own redis-server on a free port, a fresh PostgreSQL database on the local server and
 one API process (uvicorn, one worker). This process plays the worker: it claims jobs through the
 store and commits epoch events with `core.store.lifecycle.save_progress`, with the worker's
-commit listener (`core.live.EventPublisher`, Redis pub/sub) installed, exactly as a training
-process does.
+commit listener (`core.messaging.event_channel.EventPublisher`, Redis pub/sub) installed,
+exactly as a training process does.
 
 1. Latency: an SSE client (httpx-sse, in a thread of this process) follows a running job while
    this process commits `--events` epoch events `--interval` s apart; each event's latency is
@@ -192,7 +192,7 @@ def main() -> None:
         args.events, args.streams, args.requests, args.rounds = 50, 100, 500, 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
-    from core.live import event_publisher
+    from core.messaging.event_channel import event_publisher
     from core.settings import Settings
 
     with bench_database() as url, redis_server() as redis_url:

@@ -42,7 +42,8 @@ if str(ROOT) not in sys.path:
 
 from bench.harness import stack  # noqa: E402
 from core.store.db import session_scope  # noqa: E402
-from core.store.tables import Event, Job, JobStatus  # noqa: E402
+from core.store.event_tables import Event  # noqa: E402
+from core.store.tables import Job, JobStatus  # noqa: E402
 from testkit.processes import Proc, wait_for  # noqa: E402
 from testkit.procfs import cpu_name  # noqa: E402
 

@@ -5,7 +5,8 @@ at JOBS_PER_GPU=1 and at 2.
     .venv/bin/python bench/jobs_per_gpu.py --jobs 4 --images-per-class 40   # a smoke run
 
 Starts a redis-server of its own, a fresh database on the local PostgreSQL server, the API and
-one real worker per mode (`celery ... --pool=threads`, core.broker.CELERY_WORKER_ARGS), on the
+one real worker per mode (`celery ... --pool=threads`,
+core.messaging.broker.CELERY_WORKER_ARGS), on the
 CPU; tiny generated CIFAR-10. The jobs go in as one sweep (`POST /sweeps`, seeds 0..n-1); the
 wall time runs from the first job's creation to the last one's end. Modes, in this order:
 

@@ -29,7 +29,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from core.trainer import TrainConfig, build_model, fit, load_cifar
+from core.spec import TrainConfig
+from core.trainer.data import load_cifar
+from core.trainer.fit import fit
+from core.trainer.models import build_model
 from testkit.cifar_files import write_cifar10
 from testkit.procfs import cpu_name
 

@@ -13,11 +13,12 @@ says when it had to cross them. Torch-free.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.architecture import DATASET_CLASSES
 from core.compute import activation_bytes, forward_flops, training_flops, weights_bytes
+from core.spec.resolved import ResolvedSpec
 
 # Images per epoch of the real datasets (both CIFARs: 50,000 training and 10,000 test images).
 DATASET_IMAGES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000)}
@@ -33,46 +34,45 @@ class Measurement:
     images_per_second: float
 
 
-def cost(spec: dict[str, Any]) -> dict[str, Any]:
+def cost(stored: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters aside, what one image and one batch of this job cost (None: no formula)."""
-    arch, depth, shortcut = spec["architecture"], spec["depth"], spec.get("shortcut", "A")
-    classes = DATASET_CLASSES.get(spec.get("dataset", "cifar10"), 10)
+    spec = ResolvedSpec.from_stored(stored)
+    arch, depth, shortcut, classes = spec.architecture, spec.depth, spec.shortcut, spec.num_classes
     return {
         "forward_flops_per_image": forward_flops(arch, depth, classes, shortcut),
         "training_flops_per_image": training_flops(arch, depth, classes, shortcut),
         "weights_bytes": weights_bytes(arch, depth, classes, shortcut),
         "activation_bytes_per_batch": {
-            precision: activation_bytes(
-                arch, depth, spec["batch_size"], classes, shortcut, precision
-            )
+            precision: activation_bytes(arch, depth, spec.batch_size, classes, shortcut, precision)
             for precision in ("fp32", "bf16")
         },
     }
 
 
-def training_work(spec: dict[str, Any], epochs: int | None = None) -> float:
+def training_work(stored: Mapping[str, Any], epochs: int | None = None) -> float:
     """Training FLOPs of `epochs` (default: all of the job's) over the real dataset: what a
     compute budget counts. 0 for an architecture without a formula."""
-    classes = DATASET_CLASSES.get(spec.get("dataset", "cifar10"), 10)
-    flops = training_flops(spec["architecture"], spec["depth"], classes, spec.get("shortcut", "A"))
-    train_images, _ = DATASET_IMAGES.get(spec.get("dataset", "cifar10"), (50_000, 10_000))
-    left = spec["epochs"] if epochs is None else max(epochs, 0)
+    spec = ResolvedSpec.from_stored(stored)
+    flops = training_flops(spec.architecture, spec.depth, spec.num_classes, spec.shortcut)
+    train_images, _ = DATASET_IMAGES[spec.dataset]
+    left = spec.epochs if epochs is None else max(epochs, 0)
     return float(flops or 0) * train_images * left
 
 
 def estimate_times(
-    spec: dict[str, Any],
+    stored: Mapping[str, Any],
     measurements: list[Measurement],
     *,
     train_images: int | None = None,
     test_images: int | None = None,  # in the measured rate already (same train/test ratio)
 ) -> list[dict[str, Any]]:
     """One estimate per (device, precision) measured: seconds per epoch and for the job."""
-    classes = DATASET_CLASSES.get(spec.get("dataset", "cifar10"), 10)
-    target = training_flops(spec["architecture"], spec["depth"], classes, spec.get("shortcut", "A"))
+    spec = ResolvedSpec.from_stored(stored)
+    classes = spec.num_classes
+    target = training_flops(spec.architecture, spec.depth, classes, spec.shortcut)
     if target is None:
         return []
-    default_train, _ = DATASET_IMAGES.get(spec.get("dataset", "cifar10"), (50_000, 10_000))
+    default_train, _ = DATASET_IMAGES[spec.dataset]
     train_n = default_train if train_images is None else train_images
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in measurements:
@@ -91,10 +91,10 @@ def estimate_times(
             f"batch size {nearest.batch_size}, scaled by training FLOPs per image "
             f"({measured_flops / 1e6:.0f} M -> {target / 1e6:.0f} M), for {train_n} images"
         )
-        if nearest.batch_size != spec["batch_size"]:
+        if nearest.batch_size != spec.batch_size:
             how += (
                 f"; measured at another batch size ({nearest.batch_size}, this job "
-                f"{spec['batch_size']}): less certain"
+                f"{spec.batch_size}): less certain"
             )
         answers.append(
             {
@@ -102,7 +102,7 @@ def estimate_times(
                 "precision": precision,
                 "images_per_second": rate,
                 "seconds_per_epoch": epoch_s,
-                "seconds": epoch_s * spec["epochs"],
+                "seconds": epoch_s * spec.epochs,
                 "based_on": {
                     "architecture": nearest.architecture,
                     "depth": nearest.depth,
@@ -116,11 +116,11 @@ def estimate_times(
 
 
 def _distance(
-    m: Measurement, spec: dict[str, Any], target: int, classes: int
+    m: Measurement, spec: ResolvedSpec, target: int, classes: int
 ) -> tuple[int, float, float]:
     flops = training_flops(m.architecture, m.depth, classes) or target
     return (
-        int(m.architecture != spec["architecture"]),
-        abs(math.log(m.batch_size / spec["batch_size"])),
+        int(m.architecture != spec.architecture),
+        abs(math.log(m.batch_size / spec.batch_size)),
         abs(math.log(flops / target)),
     )

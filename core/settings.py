@@ -11,8 +11,6 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.store.db import normalize_url
-
 VAR_DIR = Path("var")
 
 
@@ -159,6 +157,14 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `GPU_MEMORY_BYTES=` in an .env file or a compose environment means "measure it".
         return None if isinstance(value, str) and not value.strip() else value
+
+
+def normalize_url(url: str) -> str:
+    """The usual postgresql:// form would pick psycopg2, which is not installed: use psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 @lru_cache

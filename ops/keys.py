@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 from core.settings import get_settings
 from core.store.db import get_engine, session_scope
 from core.store.keys import create_key, list_keys, revoke_key
-from core.store.webhooks import webhook_secret
-from core.webhooks import new_secret
+from core.store.webhook_deliveries import webhook_secret
+from core.webhook_signing import new_secret
 
 MIGRATE = "python -m core.store.migrate"
 

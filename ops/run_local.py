@@ -35,7 +35,7 @@ from types import FrameType
 from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import make_url
 
-from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import VAR_DIR, Settings, get_settings
 from core.store.db import session_scope
 from core.store.keys import authenticate, create_key

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import Settings
 from testkit.processes import VENV_BIN, Proc, Processes, free_port, port_open, wait_for
 
@@ -32,8 +32,8 @@ def start_worker(
     webhooks: bool = False,
 ) -> Proc:
     """`celery -A worker.app worker` as production runs it: a training worker
-    (core.broker.CELERY_WORKER_ARGS: the threads pool, JOBS_PER_GPU jobs, queue `training`), or
-    with `webhooks` a webhook worker (WEBHOOK_WORKER_ARGS, queue `webhooks`).
+    (core.messaging.broker.CELERY_WORKER_ARGS: the threads pool, JOBS_PER_GPU jobs, queue
+    `training`), or with `webhooks` a webhook worker (WEBHOOK_WORKER_ARGS, queue `webhooks`).
 
     `ulimit`, e.g. "-t 12", is applied by a shell that then execs the worker, so the limit holds
     for the worker and the training children it starts, and the worker's pid is the shell's.

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.architecture import DATASET_CLASSES
 from core.compute import activation_bytes, weights_bytes
 from core.settings import Settings
+from core.spec import ResolvedSpec
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,13 @@ MIB = 1 << 20
 
 def job_bytes(spec: dict[str, Any], *, capacity: int, jobs_per_gpu: int) -> int:
     """The device memory one job is expected to hold while it trains."""
-    architecture, depth = spec["architecture"], spec["depth"]
-    shortcut = spec.get("shortcut", "A")
-    classes = DATASET_CLASSES.get(spec.get("dataset", "cifar10"), 10)
+    resolved = ResolvedSpec.from_stored(spec)
+    architecture, depth, shortcut = resolved.architecture, resolved.depth, resolved.shortcut
+    classes = resolved.num_classes
     # fp32 unless the job fixes a 16-bit precision: "auto" may resolve to fp32.
-    precision = spec.get("precision") if spec.get("precision") in ("bf16", "fp16") else "fp32"
+    precision = resolved.precision if resolved.precision in ("bf16", "fp16") else "fp32"
     activations = activation_bytes(
-        architecture, depth, spec["batch_size"], classes, shortcut, str(precision)
+        architecture, depth, resolved.batch_size, classes, shortcut, precision
     )
     weights = weights_bytes(architecture, depth, classes, shortcut)
     if activations is None or weights is None:

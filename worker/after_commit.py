@@ -13,8 +13,8 @@ from functools import partial
 
 from celery import Celery
 
-from core.broker import WEBHOOK_QUEUE, WEBHOOK_TASK, celery_config
-from core.live import event_publisher
+from core.messaging.broker import WEBHOOK_QUEUE, WEBHOOK_TASK, celery_config
+from core.messaging.event_channel import event_publisher
 from core.settings import Settings
 from core.store.events import Committed, add_commit_listener
 

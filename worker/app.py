@@ -1,6 +1,7 @@
-"""The worker's Celery app, started as core.broker's CELERY_WORKER_ARGS (`celery -A worker.app
-worker --pool=threads -Q training`) for training, and WEBHOOK_WORKER_ARGS (`-Q webhooks`) for
-webhook deliveries, each its own worker (docker-compose.yml's `worker` and `webhooks`).
+"""The worker's Celery app, started as core.messaging.broker's CELERY_WORKER_ARGS
+(`celery -A worker.app worker --pool=threads -Q training`) for training, and
+WEBHOOK_WORKER_ARGS (`-Q webhooks`) for webhook deliveries, each its own worker
+(docker-compose.yml's `worker` and `webhooks`).
 
 One training worker per GPU (pinned with CUDA_VISIBLE_DEVICES), running JOBS_PER_GPU jobs at
 once, each in its own training process (`worker.training_process`, default one).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from core.broker import celery_config
+from core.messaging.broker import celery_config
 from core.settings import get_settings
 
 settings = get_settings()

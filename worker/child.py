@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from core.spec import ResolvedSpec
 from worker import run_limit, spare, spawn
 from worker.held_job import Claim, HeldJob
 from worker.training_process.order import ChildOrder
@@ -62,7 +63,7 @@ def shutting_down() -> bool:
 def scratch_folder(claim: Claim) -> Iterator[Path | None]:
     """A folder for the training process's files (the `init_from` weights), removed here once
     it has exited: a training process killed outright cleans up nothing itself."""
-    if claim.spec.get("init_from") is None and claim.init_from_id is None:
+    if ResolvedSpec.from_stored(claim.spec).init_from is None and claim.init_from_id is None:
         yield None
         return
     folder = Path(tempfile.mkdtemp(prefix=f"crs-job-{claim.job_id}-"))

@@ -1,13 +1,13 @@
-"""The worker's way to send a job: core.dispatch.send_job with this process's producer and the
-retrying store calls of `worker.store_calls` (the reaper's outbox, hand-backs and take-backs use
-it)."""
+"""The worker's way to send a job: core.messaging.producer.send_job with this process's
+producer and the retrying store calls of `worker.store_calls` (the reaper's outbox, hand-backs
+and take-backs use it)."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 
-from core.dispatch import Producer, send_job
+from core.messaging.producer import Producer, send_job
 from core.settings import Settings, get_settings
 from worker.store_calls import store_call
 
@@ -25,7 +25,8 @@ def producer(settings: Settings) -> Producer:
 
 def send(job_id: uuid.UUID, *, settings: Settings | None = None) -> None:
     """Send the job's id to the training queue and mark it enqueued; raises
-    core.dispatch.BrokerUnavailable when the broker refuses (the job stays in the outbox)."""
+    core.messaging.producer.BrokerUnavailable when the broker refuses (the job stays in the
+    outbox)."""
     settings = settings or get_settings()
     send_job(
         job_id,

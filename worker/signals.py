@@ -1,6 +1,6 @@
 """Celery worker signals: start the reaper when the worker is ready, stop training on shutdown.
 
-A webhook worker (`-Q webhooks`, core.broker.WEBHOOK_WORKER_ARGS) trains nothing: it only
+A webhook worker (`-Q webhooks`, core.messaging.broker.WEBHOOK_WORKER_ARGS) trains nothing: it only
 publishes what it commits; the training workers' reapers send the deliveries it left pending."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutting_down
 
-from core.broker import TRAIN_QUEUE
+from core.messaging.broker import TRAIN_QUEUE
 from core.settings import get_settings
 from worker import after_commit, child, dispatch, recovery, spare, supervisor
 from worker.reaper import Reaper

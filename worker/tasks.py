@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import Task
 
-from core.broker import TRAIN_TASK, WEBHOOK_TASK
+from core.messaging.broker import TRAIN_TASK, WEBHOOK_TASK
 from core.settings import get_settings
 from worker import supervisor, webhook_delivery
 from worker.after_commit import webhook_sender

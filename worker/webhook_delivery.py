@@ -19,8 +19,9 @@ import httpx
 
 from core.settings import Settings
 from core.store.types import utcnow
-from core.store.webhooks import Outgoing, due_deliveries, outgoing, record_attempt
-from core.webhooks import sign, url_problem
+from core.store.webhook_deliveries import Outgoing, due_deliveries, outgoing, record_attempt
+from core.webhook_signing import sign
+from core.webhook_urls import url_problem
 from worker.after_commit import send_webhook
 from worker.store_calls import store_call
 

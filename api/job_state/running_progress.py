@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.schemas.views import JobView
-from core.live import read_progress
+from core.messaging.event_channel import read_progress
 from core.settings import Settings
 from core.store.tables import JobStatus
 from core.store.types import utcnow

@@ -29,7 +29,7 @@ from core.store.events import (
 )
 from core.store.jobs import get_job
 from core.store.tables import Owner
-from core.store.webhooks import job_deliveries
+from core.store.webhook_deliveries import job_deliveries
 from core.vocabulary import ErrorCode
 
 router = APIRouter(tags=["events"])

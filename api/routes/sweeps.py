@@ -32,7 +32,7 @@ from core.store.sweeps import (
 from core.store.tables import Owner, Sweep
 from core.sweeps.figure import FORMATS, draw_figure
 from core.sweeps.presets import presets
-from core.sweeps.report import ChildRun, build_report, to_csv, to_markdown
+from core.sweeps.sweep_report import ChildRun, build_report, to_csv, to_markdown
 from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])

@@ -27,11 +27,8 @@ from pydantic import (
 from api.errors import FieldError, invalid
 from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
 from core.settings import Settings
-from core.spec import Setting, api_settings, spec_problems
+from core.spec import SERVICE_NAMES, Setting, api_settings, spec_problems
 from core.vocabulary import EventType
-
-# Request fields that are not training settings but are kept in the stored spec.
-SPEC_SERVICE_FIELDS = ("init_from",)
 
 _STRICT: dict[Any, Any] = {bool: StrictBool, int: StrictInt, float: StrictFloat}
 
@@ -103,7 +100,7 @@ class _JobRequestBase(ServiceFields):
 
     def resolve(self) -> dict[str, Any]:
         """The spec stored with the job: every field, defaults filled in, JSON types only."""
-        keys = {s.name for s in api_settings()} | set(SPEC_SERVICE_FIELDS)
+        keys = {s.name for s in api_settings()} | SERVICE_NAMES
         spec = self.model_dump(mode="json", include=keys)
         for setting in api_settings():
             if setting.type is float:

@@ -1,8 +1,9 @@
 """The API process's live feed (issue 8): one hub per process that learns of new events and
 progress reports and hands them to the open streams, so no stream queries the database per tick.
 
-Sources: with a Redis broker, a pub/sub subscription (`core.live`: workers publish each event
-right after its commit, and every progress report); and in every set-up one shared poller of the
+Sources: with a Redis broker, a pub/sub subscription (`core.messaging.event_channel`:
+workers publish each event right after its commit, and every progress report); and in every
+set-up one shared poller of the
 events table (one query per tick for the whole process, only while a stream is open): on the
 embedded set-up it is the only source (every 0.25 s, with the progress rows), with Redis it is a
 safety net every 2 s for a message lost while Redis was away. A stream drops what it has seen
@@ -26,7 +27,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.submission.job_queue import JobQueue, QueueUnavailable
-from core.live import channel, event_publisher, progress_channel, redis_url
+from core.messaging.event_channel import channel, event_publisher, progress_channel, redis_url
 from core.settings import Settings
 from core.store.events import (
     Committed,

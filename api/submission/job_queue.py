@@ -1,16 +1,16 @@
 """The producer side of the training queue: the API sends job ids by task name, nothing more.
 
 The API never imports the worker. The producer itself, with its timeouts, and the one way to
-send a job and mark it sent live in core.dispatch, which the worker uses too.
+send a job and mark it sent live in core.messaging.producer, which the worker uses too.
 """
 
 from __future__ import annotations
 
 from kombu.exceptions import KombuError
 
-from core.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
-from core.dispatch import PUBLISH_RETRY, Producer
-from core.dispatch import BrokerUnavailable as QueueUnavailable
+from core.messaging.broker import WEBHOOK_QUEUE, WEBHOOK_TASK
+from core.messaging.producer import PUBLISH_RETRY, Producer
+from core.messaging.producer import BrokerUnavailable as QueueUnavailable
 
 __all__ = ["JobQueue", "QueueUnavailable"]
 

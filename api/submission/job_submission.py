@@ -22,15 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.submission.job_queue import JobQueue
-from core.dispatch import BrokerUnavailable, StoreCall, in_new_session, send_job
+from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
 from core.store.tables import Job, JobStatus, Owner
-from core.store.webhooks import ensure_secret
+from core.store.webhook_deliveries import ensure_secret
 from core.vocabulary import ErrorCode
-from core.webhooks import new_secret, url_problem
+from core.webhook_signing import new_secret
+from core.webhook_urls import url_problem
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +178,15 @@ def check_init_from(*, session: Session, owner: Owner, spec: dict[str, Any]) -> 
                 )
             ]
         )
+    inherited = ResolvedSpec.from_stored(earlier.spec)
     mismatched = [
         FieldError.body(
             key,
-            f"must be {earlier.spec.get(key)!r} like init_from job {job_id}, "
+            f"must be {getattr(inherited, key)!r} like init_from job {job_id}, "
             f"whose weights fit only that network",
         )
         for key in INHERITED
-        if earlier.spec.get(key) != spec[key]
+        if getattr(inherited, key) != spec[key]
     ]
     if mismatched:
         raise invalid(mismatched)

@@ -20,7 +20,7 @@ from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
 from api.submission.job_queue import JobQueue
 from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
-from core.dispatch import BrokerUnavailable, in_new_session
+from core.messaging.producer import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts
 from core.store.jobs import delete_unsent_job, mark_all_enqueued

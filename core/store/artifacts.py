@@ -85,18 +85,6 @@ def artifact_info(*, session: Session, job_id: uuid.UUID, kind: str) -> Artifact
     return ArtifactInfo(kind=kind, size=int(row[0]), sha256=str(row[1]), info=row[2])
 
 
-def artifact_infos(*, session: Session, job_id: uuid.UUID) -> list[ArtifactInfo]:
-    rows = session.execute(
-        select(Artifact.kind, Artifact.size, Artifact.sha256, Artifact.info)
-        .where(Artifact.job_id == job_id)
-        .order_by(Artifact.kind)
-    )
-    return [
-        ArtifactInfo(kind=kind, size=int(size), sha256=str(sha), info=info)
-        for kind, size, sha, info in rows
-    ]
-
-
 def load_artifact(*, session: Session, job_id: uuid.UUID, kind: str) -> bytes | None:
     data = session.scalar(
         select(Artifact.data).where(Artifact.job_id == job_id, Artifact.kind == kind)

@@ -1,7 +1,7 @@
 """The optional per-owner compute budget (issue 10): the training FLOPs that one owner's queued
 and running jobs still hold, against COMPUTE_BUDGET_FLOPS. A running job counts the epochs it
-has left; a finished one nothing. Checked under the owner's row lock of `jobs.admit`, so two
-submissions at once cannot both squeeze under it."""
+has left; a finished one nothing. Checked under the owner's row lock of
+`submission_checks.admit`, so two submissions at once cannot both squeeze under it."""
 
 from __future__ import annotations
 

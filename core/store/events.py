@@ -20,14 +20,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.store.tables import (
-    Checkpoint,
-    Event,
-    Job,
-    JobStatus,
-    JobWebhook,
-    WebhookDelivery,
-)
+from core.store.event_tables import Event, JobWebhook, WebhookDelivery
+from core.store.tables import Checkpoint, Job, JobStatus
 from core.store.types import utcnow
 from core.vocabulary import EventType
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from core.settings import get_settings
-from core.store.db import normalize_url
+from core.settings import get_settings, normalize_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

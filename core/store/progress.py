@@ -1,6 +1,6 @@
 """The latest progress of running jobs on the embedded set-up: one row per job, updated in place
 (a training process reports at most twice a second). With Redis, progress lives there instead
-(`core.live`) and this table stays empty."""
+(`core.messaging.event_channel`) and this table stays empty."""
 
 from __future__ import annotations
 

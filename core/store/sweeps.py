@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from core.store.errors import JobNotFound, JobStateConflict
 from core.store.events import record_new_jobs
-from core.store.jobs import admit, by_idempotency_key, request_cancel
+from core.store.jobs import request_cancel
+from core.store.submission_checks import admit, by_idempotency_key
 from core.store.tables import EpochRecord, Job, JobStatus, Sweep
 from core.store.types import utcnow
 

@@ -12,13 +12,13 @@ FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 def draw_figure(report: dict[str, Any], runs: list[Any], *, fmt: str = "png") -> bytes:
-    """report: core.sweeps.report.build_report's; runs: its ChildRun list (for the bands)."""
+    """report: core.sweeps.sweep_report.build_report's; runs: its ChildRun list (for the bands)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; safe in a server thread
     from matplotlib.figure import Figure
 
-    from core.sweeps.report import NETWORK_NAMES, configuration_of
+    from core.sweeps.sweep_report import NETWORK_NAMES, configuration_of
 
     families = list(dict.fromkeys(row["architecture"] for row in report["rows"])) or ["resnet"]
     figure = Figure(figsize=(5.5 * len(families), 4.2), layout="constrained")

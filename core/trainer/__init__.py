@@ -1,7 +1,8 @@
 """The trainer: CIFAR ResNets of He et al. 2016 (section 4.2), data, training loop, CLI support.
 
-Imports only torch, torchvision, numpy and the standard library. Names are loaded on first use
-(PEP 562), so `from core.trainer import TrainConfig` does not import torch.
+Imports only torch, torchvision, numpy, the standard library and the torch-free declaration of
+its configuration (`core.spec.TrainConfig`). Import the submodules directly (`core.trainer.fit`,
+`core.trainer.models`, ...): this file imports nothing, so no importer loads more than it names.
 
 fit(config, on_epoch=..., should_stop=..., resume_from=..., on_checkpoint=...,
 checkpoint_interval_s=...) trains a network; on_epoch gets EpochMetrics after each epoch;
@@ -11,71 +12,3 @@ a FitResult with stopped=True; on_checkpoint receives a full Checkpoint after ev
 continues from such a checkpoint and ends, on the CPU, with bitwise the same weights as a run
 never stopped.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from core.trainer.checkpoint import Checkpoint
-    from core.trainer.config import TrainConfig
-    from core.trainer.data import CifarData, load_cifar
-    from core.trainer.errors import (
-        DatasetNotFoundError,
-        IncompatibleWeightsError,
-        TrainingDivergedError,
-    )
-    from core.trainer.evaluation import Evaluation, evaluate
-    from core.trainer.fit import fit
-    from core.trainer.loop import train_one_epoch
-    from core.trainer.models import build_model, count_parameters
-    from core.trainer.results import EpochMetrics, FitResult
-
-_SOURCES = {
-    "Checkpoint": "checkpoint",
-    "TrainConfig": "config",
-    "CifarData": "data",
-    "load_cifar": "data",
-    "DatasetNotFoundError": "errors",
-    "IncompatibleWeightsError": "errors",
-    "TrainingDivergedError": "errors",
-    "Evaluation": "evaluation",
-    "evaluate": "evaluation",
-    "fit": "fit",
-    "train_one_epoch": "loop",
-    "build_model": "models",
-    "count_parameters": "models",
-    "EpochMetrics": "results",
-    "FitResult": "results",
-}
-
-__all__ = [
-    "Checkpoint",
-    "CifarData",
-    "DatasetNotFoundError",
-    "EpochMetrics",
-    "Evaluation",
-    "FitResult",
-    "IncompatibleWeightsError",
-    "TrainConfig",
-    "TrainingDivergedError",
-    "build_model",
-    "count_parameters",
-    "evaluate",
-    "fit",
-    "load_cifar",
-    "train_one_epoch",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SOURCES])

@@ -13,19 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-Checkpoint = dict[str, Any]
+from core.spec.train_config import RESUME_MUST_MATCH
 
-# Fields whose change makes a checkpoint meaningless for a run (other fields may differ, e.g.
-# more epochs, another device).
-RESUME_MUST_MATCH = (
-    "architecture",
-    "depth",
-    "shortcut",
-    "dataset",
-    "train_mode",
-    "batch_size",
-    "weight_decay_on",  # the optimizer's parameter groups
-)
+Checkpoint = dict[str, Any]
 
 
 def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

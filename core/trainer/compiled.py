@@ -10,8 +10,6 @@ its changes recompile nothing. The state dict is taken from the plain model, nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
@@ -19,8 +17,6 @@ from torch import nn
 # graphs takes on the order of a minute, while a compiled epoch on a current GPU saves a few
 # seconds (an estimate from the kernel counts of issue 13; see docs/BENCHMARKS.md).
 AUTO_MIN_EPOCHS = 30
-
-Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
 def compile_enabled(setting: str, device: torch.device, epochs: int) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import torch
 
+from core.spec import TrainConfig
 from core.trainer.checkpoint import (
     Checkpoint,
     capture_rng,
@@ -18,7 +19,6 @@ from core.trainer.checkpoint import (
     restore_rng,
 )
 from core.trainer.compiled import compile_enabled, compile_model
-from core.trainer.config import TrainConfig
 from core.trainer.data import load_cifar, normalization_statistics
 from core.trainer.device import choose_precision, grad_scaler, resolve_device
 from core.trainer.evaluation import Evaluation, evaluate

@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.spec.job_settings import JobSettings
+
 CLASSIFIER = "fc"  # the layer frozen_base trains (and may resize); everything else is the base
-DEFAULT_BN_MOMENTUM = 0.1  # PyTorch's; Keras' momentum 0.99 is PyTorch's 0.01 (1 - 0.99)
-DEFAULT_BN_EPS = 1e-5  # PyTorch's; Keras uses 1e-3
+DEFAULT_BN_EPS = JobSettings.bn_eps  # the declared default, PyTorch's 1e-5
 BN_EPS = "bn_eps"  # buffer name, present only when a network's BN eps is not the default
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 

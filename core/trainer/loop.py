@@ -11,8 +11,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from core.spec import TrainConfig
 from core.trainer.augment import plan_epoch, training_batch
-from core.trainer.config import TrainConfig
 from core.trainer.device import autocast
 from core.trainer.errors import TrainingDivergedError
 from core.trainer.schedule import WarmupState, learning_rate

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 
 _KERNEL_LAYERS = (nn.Conv2d, nn.Linear)
 

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 
 WARMUP_WINDOW = 20  # batches in the running training error (about 2,500 images at batch 128)
 AUTO_WARMUP_DEPTH = 110  # section 4.2 warms up ResNet-110 (and the 1202-layer net) only

@@ -16,9 +16,9 @@ import torch
 from core.store import lifecycle
 from core.store.artifacts import ONNX, REPORT, SAFETENSORS, ArtifactFile, save_artifacts
 from core.store.db import session_scope
+from core.trainer.evaluation_report import evaluation_report
 from core.trainer.export import check_onnx, cpu_copy, onnx_bytes, safetensors_bytes, torch_logits
 from core.trainer.models import build_model, set_normalization
-from core.trainer.report import evaluation_report
 from testkit.cifar_files import CIFAR10_CLASSES
 from tests.api.conftest import record_epochs, start_job
 

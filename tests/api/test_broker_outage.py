@@ -1,5 +1,6 @@
 """A broker outage costs submissions a fast 503 and costs reads nothing: no request holds a
-database connection while it calls the broker (api/submission/job_submission.py, core/dispatch.py).
+database connection while it calls the broker (api/submission/job_submission.py,
+core/messaging/producer.py).
 
 Before that fix, 50 submissions against a stopped Redis held the pool and the reads' p99 went
 from tens of milliseconds to about 2 s on the development machine."""

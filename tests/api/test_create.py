@@ -23,7 +23,7 @@ from tests.api.conftest import (
 )
 
 # The paper's recipe, written out; every other declared field at its declared default (a
-# hyperparameter added to core/spec.py appears here without an edit).
+# hyperparameter added to core/spec/job_settings.py appears here without an edit).
 PAPER = {
     "architecture": "resnet",
     "depth": 20,

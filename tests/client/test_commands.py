@@ -74,7 +74,7 @@ def test_download_writes_weights_that_load_into_build_model(
 ) -> None:
     import torch
 
-    from core.trainer import build_model
+    from core.trainer.models import build_model
 
     target = tmp_path / "weights.pt"
     done = crs("download", trained, "-o", str(target), CRS_URL=service.url, CRS_API_KEY=service.key)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 from testkit.cifar_files import write_cifar10, write_cifar100
 
 # Every test runs on the CPU with the same thread count, so repeated runs match bitwise.

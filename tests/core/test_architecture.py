@@ -12,7 +12,7 @@ from core.architecture import (
     depth_problem,
     parameter_count,
 )
-from core.trainer import build_model, count_parameters
+from core.trainer.models import build_model, count_parameters
 
 VGG16_CIFAR = 14_728_266  # the common PyTorch CIFAR VGG-16 with BN, 10 classes (issue 10)
 VGG16_KERAS = 14_991_946  # the Keras reproduction's VGG-16: + dense 512 and its BN (issue 12)

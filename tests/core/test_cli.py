@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.trainer import TrainConfig, build_model, fit
+from core.spec import TrainConfig
+from core.trainer.fit import fit
+from core.trainer.models import build_model
 from tests.core.conftest import assert_same_tensors
 
 ROOT = Path(__file__).resolve().parents[2]

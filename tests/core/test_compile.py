@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from core.trainer import compiled as compiled_module
-from core.trainer import fit
 from core.trainer.compiled import AUTO_MIN_EPOCHS, compile_enabled
+from core.trainer.fit import fit
 from tests.core.conftest import TinyConfig
 
 

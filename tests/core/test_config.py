@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.trainer import TrainConfig
+from core.spec import TrainConfig
 
 
 def test_config_defaults_are_the_paper_recipe() -> None:

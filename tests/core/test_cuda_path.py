@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import torch
 
-from core.trainer import fit
 from core.trainer import loop as loop_module
 from core.trainer.checkpoint import capture_rng, restore_rng
 from core.trainer.device import BF16, FP16, FP32, choose_precision
+from core.trainer.fit import fit
 from tests.core.conftest import TinyConfig
 
 # `core.trainer.fit` is also the name of the function the package exports.

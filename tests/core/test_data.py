@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.trainer import DatasetNotFoundError, load_cifar
 from core.trainer import data as data_module
+from core.trainer.data import load_cifar
+from core.trainer.errors import DatasetNotFoundError
 from testkit.cifar_files import CIFAR10_CLASSES, CIFAR100_CLASSES, write_cifar10
 
 

@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.trainer import build_model, evaluate, fit, load_cifar
+from core.trainer.data import load_cifar
+from core.trainer.evaluation import evaluate
+from core.trainer.fit import fit
+from core.trainer.models import build_model
 from tests.core.conftest import TinyConfig
 
 

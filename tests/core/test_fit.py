@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 import torch
 
-from core.trainer import (
-    Checkpoint,
-    EpochMetrics,
-    FitResult,
-    TrainConfig,
-    TrainingDivergedError,
-    build_model,
-    fit,
-)
+from core.spec import TrainConfig
 from core.trainer import loop as loop_module
+from core.trainer.checkpoint import Checkpoint
+from core.trainer.errors import TrainingDivergedError
+from core.trainer.fit import fit
+from core.trainer.models import build_model
+from core.trainer.results import EpochMetrics, FitResult
 from tests.core.conftest import TinyConfig, assert_same_tensors
 
 BATCHES = 10  # 500 generated training images at batch 50
@@ -241,7 +238,7 @@ def test_fit_returns_the_class_names_in_label_order(
     uninterrupted: FitResult, cifar10_dir: Path
 ) -> None:
     """The worker labels the confusion matrix with them, without reading the dataset again."""
-    from core.trainer import load_cifar
+    from core.trainer.data import load_cifar
 
     assert uninterrupted.classes == list(load_cifar(cifar10_dir, "cifar10").classes)
     assert len(uninterrupted.classes) == len(uninterrupted.confusion_matrix) == 10

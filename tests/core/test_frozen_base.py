@@ -5,14 +5,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.trainer import IncompatibleWeightsError, build_model, fit
+from core.trainer.errors import IncompatibleWeightsError
+from core.trainer.fit import fit
+from core.trainer.models import build_model
 from tests.core.conftest import TinyConfig, assert_same_tensors
 
 
 @pytest.fixture(scope="module")
 def base_weights(tmp_path_factory: pytest.TempPathFactory, cifar10_dir: Path) -> Path:
     """A depth-8 ResNet trained one epoch on the generated CIFAR-10."""
-    from core.trainer import TrainConfig
+    from core.spec import TrainConfig
 
     config = TrainConfig(depth=8, epochs=1, batch_size=50, data_dir=str(cifar10_dir), device="cpu")
     path = tmp_path_factory.mktemp("weights") / "base.pt"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core.architecture import parameter_count
-from core.trainer import build_model, count_parameters
+from core.trainer.models import build_model, count_parameters
 
 PAPER_COUNTS = {
     20: 269_722,

@@ -8,20 +8,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_package_exports_the_public_interface() -> None:
-    from core.trainer import (  # noqa: F401
-        Checkpoint,
+    from core.spec import TrainConfig  # noqa: F401
+    from core.trainer.checkpoint import Checkpoint  # noqa: F401
+    from core.trainer.data import load_cifar  # noqa: F401
+    from core.trainer.errors import (
         DatasetNotFoundError,
-        EpochMetrics,
-        FitResult,
         IncompatibleWeightsError,
-        TrainConfig,
         TrainingDivergedError,
-        build_model,
-        count_parameters,
-        evaluate,
-        fit,
-        load_cifar,
     )
+    from core.trainer.evaluation import evaluate  # noqa: F401
+    from core.trainer.fit import fit  # noqa: F401
+    from core.trainer.models import build_model, count_parameters  # noqa: F401
+    from core.trainer.results import EpochMetrics, FitResult  # noqa: F401
 
     assert issubclass(DatasetNotFoundError, FileNotFoundError)
     assert issubclass(IncompatibleWeightsError, ValueError)
@@ -30,7 +28,7 @@ def test_package_exports_the_public_interface() -> None:
 
 def test_import_config_without_torch() -> None:
     # The API process validates configurations without loading torch.
-    code = "import sys; from core.trainer import TrainConfig; TrainConfig()\n"
+    code = "import sys; from core.spec import TrainConfig; TrainConfig()\n"
     code += "print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

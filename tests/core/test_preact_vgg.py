@@ -12,8 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.trainer import IncompatibleWeightsError, build_model, evaluate, fit, load_cifar
-from core.trainer.models import set_normalization
+from core.trainer.data import load_cifar
+from core.trainer.errors import IncompatibleWeightsError
+from core.trainer.evaluation import evaluate
+from core.trainer.fit import fit
+from core.trainer.models import build_model, set_normalization
 from core.trainer.preact import PreActResNet, PreActUnit
 from core.trainer.vgg import Vgg
 from core.trainer.weights import load_initial_weights

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.trainer import TrainConfig, build_model
+from core.spec import TrainConfig
 from core.trainer.data import GLOBAL_STD_EPSILON, global_statistics, normalization_statistics
 from core.trainer.layers import BN_EPS, configure_batch_norm
-from core.trainer.models import set_normalization
+from core.trainer.models import build_model, set_normalization
 from core.trainer.optim import build_optimizer, kernel_parameters
 from core.trainer.schedule import learning_rate, warmup_enabled
 

@@ -11,7 +11,7 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from core.trainer.report import ECE_BINS, MISTAKES, evaluation_report, softmax
+from core.trainer.evaluation_report import ECE_BINS, MISTAKES, evaluation_report, softmax
 
 
 def predictions(n: int = 2000, classes: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

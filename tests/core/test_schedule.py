@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from core.trainer.config import TrainConfig
+from core.spec import TrainConfig
 from core.trainer.schedule import (
     WARMUP_WINDOW,
     WarmupState,

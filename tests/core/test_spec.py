@@ -17,8 +17,9 @@ from api.schemas.views import JobSpec
 from core import spec
 from core.metrics import EpochMetrics, metric_names
 from core.settings import Settings
+from core.spec import SERVICE_NAMES as SERVICE_KEYS
 from core.store.tables import EpochRecord
-from worker.training_process.job_config import SERVICE_KEYS, train_config
+from worker.training_process.job_config import train_config
 
 API_NAMES = [s.name for s in spec.api_settings()]
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

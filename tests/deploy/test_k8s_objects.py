@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS, celery_config
+from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS, celery_config
 from core.settings import Settings
 from tests.deploy.k8s_render import (
     OVERLAYS,

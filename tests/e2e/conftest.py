@@ -117,7 +117,9 @@ def check_trained_job(
     """One metrics record per epoch, and weights that score on the test files what the job says."""
     import torch
 
-    from core.trainer import build_model, evaluate, load_cifar
+    from core.trainer.data import load_cifar
+    from core.trainer.evaluation import evaluate
+    from core.trainer.models import build_model
 
     assert job["status"] == "succeeded", job
     epochs = job["spec"]["epochs"]

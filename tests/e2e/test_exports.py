@@ -17,7 +17,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load
 
-from core.trainer import build_model, load_cifar
+from core.trainer.data import load_cifar
+from core.trainer.models import build_model
 from testkit.processes import Proc, Processes
 from tests.e2e.conftest import deployed, submit, wait_job
 

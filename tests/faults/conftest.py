@@ -293,7 +293,7 @@ def send_message(broker_url: str, job_id: uuid.UUID) -> str:
     """Put one more message for the job on the training queue, as a redelivery would; its id."""
     from celery import Celery
 
-    from core.broker import TRAIN_QUEUE, TRAIN_TASK, celery_config
+    from core.messaging.broker import TRAIN_QUEUE, TRAIN_TASK, celery_config
     from core.settings import Settings
 
     producer = Celery("fault-tests", set_as_current=False)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from core.store import keys
 from core.store.db import session_scope
-from core.store.tables import EpochRecord, Event, Job, JobStatus
+from core.store.event_tables import Event
+from core.store.tables import EpochRecord, Job, JobStatus
 from testkit.processes import wait_for
 from tests.faults.conftest import SPEC, Service, worker_named
 

@@ -21,12 +21,14 @@ from core.store.artifacts import (
     ONNX,
     REPORT,
     SAFETENSORS,
-    artifact_infos,
+    artifact_info,
     load_artifact,
 )
 from core.store.db import session_scope
-from core.store.tables import JobStatus, Throughput
-from core.trainer import build_model, evaluate, load_cifar
+from core.store.tables import Artifact, JobStatus, Throughput
+from core.trainer.data import load_cifar
+from core.trainer.evaluation import evaluate
+from core.trainer.models import build_model
 from testkit.builders import claim, new_job
 from testkit.builders import train_in_process as train
 
@@ -49,9 +51,13 @@ def test_succeeded_job_has_every_format_and_a_report(settings: Settings) -> None
             io.BytesIO(jobs.load_weights(session=session, job_id=job_id) or b""),
             weights_only=True,
         )
-        infos = {a.kind: a for a in artifact_infos(session=session, job_id=job_id)}
+        kinds = set(session.scalars(select(Artifact.kind).where(Artifact.job_id == job_id)))
+        infos = {
+            kind: artifact_info(session=session, job_id=job_id, kind=kind)
+            for kind in (SAFETENSORS, ONNX, REPORT)
+        }
         measured = list(session.scalars(select(Throughput)))
-    assert set(infos) == {SAFETENSORS, ONNX, REPORT}
+    assert kinds == {SAFETENSORS, ONNX, REPORT}
 
     tensors = load(_artifact(url, job_id, SAFETENSORS))
     assert set(tensors) == set(state)
@@ -62,7 +68,9 @@ def test_succeeded_job_has_every_format_and_a_report(settings: Settings) -> None
     model.load_state_dict(tensors)
     model.eval()
     exported = _artifact(url, job_id, ONNX)
-    check = infos[ONNX].info["check"]  # type: ignore[index]
+    onnx_info = infos[ONNX]
+    assert onnx_info is not None
+    check = onnx_info.info["check"]  # type: ignore[index]
     assert check["passed"] and check["images"] == 200
     assert check["max_abs_logit_diff"] < 1e-3 and check["agreement"] >= 0.999
     proto = onnx.load_from_string(exported)

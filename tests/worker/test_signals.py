@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from celery import Celery
 
-from core.broker import TRAIN_QUEUE, WEBHOOK_QUEUE
+from core.messaging.broker import TRAIN_QUEUE, WEBHOOK_QUEUE
 from worker.signals import _trains
 
 

@@ -20,13 +20,10 @@ from core.settings import Settings
 from core.store import jobs, lifecycle
 from core.store.db import session_scope
 from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Weights
-from core.trainer import (
-    DatasetNotFoundError,
-    TrainingDivergedError,
-    build_model,
-    evaluate,
-    load_cifar,
-)
+from core.trainer.data import load_cifar
+from core.trainer.errors import DatasetNotFoundError, TrainingDivergedError
+from core.trainer.evaluation import evaluate
+from core.trainer.models import build_model
 from testkit.builders import claim, job_row, new_job
 from testkit.builders import train_in_process as train
 from worker.training_process.failures import describe_failure

@@ -15,7 +15,7 @@ import pytest
 from core.settings import Settings
 from core.store import jobs, keys
 from core.store.db import session_scope
-from core.store.webhooks import job_deliveries
+from core.store.webhook_deliveries import job_deliveries
 from testkit.builders import SPEC, make_settings
 from testkit.processes import free_port
 from worker.webhook_delivery import deliver, pause_after

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from sqlalchemy.orm import Session
 
+from core.spec import LOCAL_NAMES, TrainConfig
 from core.store.artifacts import (
     ONNX,
     REPORT,
@@ -25,8 +26,9 @@ from core.store.artifacts import (
     ArtifactFile,
     record_throughput,
 )
-from core.trainer import FitResult, TrainConfig, load_cifar
+from core.trainer.data import load_cifar
 from core.trainer.device import resolve_device
+from core.trainer.evaluation_report import evaluation_report
 from core.trainer.export import (
     check_onnx,
     cpu_copy,
@@ -34,16 +36,13 @@ from core.trainer.export import (
     safetensors_bytes,
     torch_logits,
 )
-from core.trainer.report import evaluation_report
+from core.trainer.results import FitResult
 from worker.held_job import LeaseLost
 
 if TYPE_CHECKING:
     from worker.training_process.job_run import JobRun
 
 log = logging.getLogger(__name__)
-
-# Keys of the trainer's configuration that describe this worker, not the job.
-LOCAL_KEYS = frozenset({"data_dir", "download", "init_weights", "device"})
 
 
 def store_exports(run: JobRun, result: FitResult) -> None:
@@ -74,7 +73,7 @@ def store_exports(run: JobRun, result: FitResult) -> None:
 
 
 def make_artifacts(config: TrainConfig, result: FitResult) -> dict[str, ArtifactFile]:
-    spec = {k: v for k, v in config.to_dict().items() if k not in LOCAL_KEYS}
+    spec = {k: v for k, v in config.to_dict().items() if k not in LOCAL_NAMES}
     data = load_cifar(Path(config.data_dir), config.dataset)
     model = cpu_copy(result.model)
     # One fp32 CPU pass over the test set serves the report and the ONNX check.

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 
 from core.settings import Settings
-from core.trainer import (
+from core.spec import ResolvedSpec, TrainConfig
+from core.trainer.errors import (
     DatasetNotFoundError,
     IncompatibleWeightsError,
-    TrainConfig,
     TrainingDivergedError,
 )
 
@@ -92,8 +92,9 @@ def describe_failure(
     if isinstance(error, Failure):
         return error
     detail = f"{type(error).__name__}: {error}"
+    resolved = ResolvedSpec.from_stored(spec)
     if isinstance(error, DatasetNotFoundError):
-        dataset = spec.get("dataset", "cifar10")
+        dataset = resolved.dataset
         folder = DATASET_FOLDERS.get(dataset, dataset)
         how = (
             "the download failed; the worker's network needs checking"
@@ -110,17 +111,18 @@ def describe_failure(
     if isinstance(error, InitFromUnusable):
         # Our own words, with no path in them.
         return Failure(
-            "init_from_unusable", f"cannot start from job {spec.get('init_from')}: {error}"
+            "init_from_unusable",
+            f"cannot start from job {resolved.init_from}: {error}",
         )
     if isinstance(error, IncompatibleWeightsError):
         return Failure(
             "init_from_unusable",
-            f"cannot start from the weights of job {spec.get('init_from')}: they do not fit "
+            f"cannot start from the weights of job {resolved.init_from}: they do not fit "
             "this network. Use a succeeded job with the same architecture, depth and shortcut",
             detail=detail,
         )
     if out_of_memory(error):
-        batch = config.batch_size if config is not None else spec.get("batch_size")
+        batch = config.batch_size if config is not None else resolved.batch_size
         where = "" if isinstance(error, MemoryError) else gpu_sharing()
         return Failure(
             "out_of_memory",
@@ -130,7 +132,7 @@ def describe_failure(
         )
     if isinstance(error, TrainingDivergedError):
         # The trainer's own words about the loss ("loss is nan at batch 3"): no internals.
-        rate = config.learning_rate if config is not None else spec.get("learning_rate")
+        rate = config.learning_rate if config is not None else resolved.learning_rate
         return Failure(
             "diverged",
             f"training diverged ({error}); the learning rate {rate} is probably too high for "

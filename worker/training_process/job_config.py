@@ -11,23 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from core.spec import TrainConfig, api_settings
-
-# Spec keys that are not training settings (the API resolves them into something else).
-SERVICE_KEYS = frozenset({"init_from"})
+from core.spec import SERVICE_NAMES, ResolvedSpec, TrainConfig
 
 
 def train_config(
     spec: dict[str, Any], settings: Settings, *, init_weights: Path | None = None
 ) -> TrainConfig:
     """The trainer's configuration; a ValueError names every field it refuses."""
-    names = {s.name for s in api_settings()}
-    unknown = sorted(set(spec) - names - SERVICE_KEYS)
+    job_values = ResolvedSpec.from_stored(spec).job_settings()
+    # A stored spec holds what a request may set, nothing the service fixes (warmup, precision).
+    unknown = sorted(set(spec) - set(job_values) - SERVICE_NAMES)
     if unknown:
         raise ValueError(f"unknown fields in the job's spec: {', '.join(unknown)}")
-    values = {name: value for name, value in spec.items() if name in names}
     return TrainConfig(
-        **values,
+        **job_values,
         data_dir=str(settings.data_dir),
         download=settings.download_datasets,
         device=settings.device,

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from core.store.tables import JobStatus
-from core.trainer import FitResult
+from core.trainer.results import FitResult
 from worker.held_job import timeout_message
 from worker.training_process.exports import store_exports
 from worker.training_process.failures import Failure

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from core.metrics import metric_names
 from core.settings import Settings
-from core.trainer import Checkpoint, EpochMetrics, TrainConfig
+from core.spec import TrainConfig
+from core.trainer.checkpoint import Checkpoint
+from core.trainer.results import EpochMetrics
 from worker.held_job import HeldJob, LeaseLost
 from worker.store_calls import store_call
 from worker.training_process.lease import Lease

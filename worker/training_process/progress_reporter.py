@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from core.live import publish_progress
+from core.messaging.event_channel import publish_progress
 from core.settings import Settings
 from core.store.db import get_sessionmaker
 from core.store.types import utcnow

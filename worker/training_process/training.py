@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 
 from core.settings import Settings
+from core.spec import ResolvedSpec
 from core.store.held import JobToTrain
 from core.store.jobs import load_weights
 from core.store.tables import JobStatus
-from core.trainer import fit
+from core.trainer.fit import fit
 from worker.held_job import LeaseLost
 from worker.store_calls import store_call
 from worker.training_process.environment import record_environment
@@ -144,10 +145,11 @@ def _init_weights(
     job: JobToTrain, settings: Settings, scratch: Path | None
 ) -> Iterator[Path | None]:
     """The weights the job starts from (`init_from`) as a file, for as long as training runs."""
-    if job.spec.get("init_from") is None and job.init_from_id is None:
+    init_from = ResolvedSpec.from_stored(job.spec).init_from
+    if init_from is None and job.init_from_id is None:
         yield None
         return
-    source = job.init_from_id or uuid.UUID(str(job.spec["init_from"]))
+    source = job.init_from_id or uuid.UUID(str(init_from))
     weights = store_call(
         settings,
         lambda session: load_weights(session=session, job_id=source),

@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.store.event_tables import Event, WebhookAttempt, WebhookDelivery, WebhookSecret
 from core.store.events import event_message, public
 from core.store.keys import get_or_create_owner
-from core.store.tables import Event, Job, WebhookAttempt, WebhookDelivery, WebhookSecret
+from core.store.tables import Job
 from core.store.types import utcnow
 
 

@@ -1,38 +1,19 @@
-"""Webhooks (issue 8): Standard Webhooks signatures and the check that a URL is one we may call.
-
-Signing (https://www.standardwebhooks.com): `webhook-signature: v1,<base64 HMAC-SHA256 of
-"<webhook-id>.<webhook-timestamp>.<body>">`, keyed with the base64-decoded part of the owner's
-`whsec_...` secret. Torch-free; used by the API (submission) and the worker (delivery).
+"""The check that a webhook URL is one this service may call (issue 8): https (http only where
+allowed), no credentials, and a host that resolves to no loopback, private, link-local or cloud
+metadata address. Torch-free; used by the API (submission) and the worker (each delivery).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
-import secrets
 import socket
 from urllib.parse import urlsplit
 
-SECRET_PREFIX = "whsec_"
 # Cloud metadata services that are not in a private range (AWS's IPv6 one, Alibaba's).
 METADATA_ADDRESSES = {
     ipaddress.ip_address("fd00:ec2::254"),
     ipaddress.ip_address("100.100.100.200"),
 }
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header's value."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

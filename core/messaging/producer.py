@@ -18,7 +18,7 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.broker import TRAIN_QUEUE, TRAIN_TASK, celery_config
+from core.messaging.broker import TRAIN_QUEUE, TRAIN_TASK, celery_config
 from core.settings import Settings
 from core.store.jobs import mark_enqueued
 
