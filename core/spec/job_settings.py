@@ -4,8 +4,8 @@
 adds the machine's settings and the checks, `core.spec.resolved.ResolvedSpec` the service's fields.
 Everything else is derived from these declarations: the API's request and response models
 (api/schemas/request.py), the worker's mapping from a stored spec
-(worker/training_process/job_config.py), the command line's options (core/train.py). Adding a hyperparameter means adding one field here and
-the trainer code that uses it. Torch-free.
+(worker/training_process/job_config.py), the command line's options (core/train.py). Adding a
+hyperparameter means adding one field here and the trainer code that uses it. Torch-free.
 """
 
 from __future__ import annotations
