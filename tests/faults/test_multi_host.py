@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from core.store.db import session_scope
-from core.store.tables import EpochRecord, Event, Job, JobStatus
+from core.store.event_tables import Event
+from core.store.tables import EpochRecord, Job, JobStatus
 from testkit.processes import Proc, wait_for
 from testkit.starters import start_worker, wait_worker_ready
 from tests.faults.conftest import SPEC, Service, log_lines, worker_named
