@@ -13,6 +13,7 @@ from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread,
 from api.errors import error_doc
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import sweep_examples
+from api.schemas.sweep_preview import SweepPreview
 from api.schemas.sweeps import (
     PresetList,
     SweepPage,
@@ -21,6 +22,7 @@ from api.schemas.sweeps import (
     preset_list,
     sweep_view,
 )
+from api.submission.sweep_preview import preview_sweep
 from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
     cancel_sweep,
@@ -72,12 +74,14 @@ def _references(sweep: Sweep) -> tuple[str, ...]:
 @router.post(
     "",
     summary="Submit a sweep",
-    response_model=SweepView,
+    response_model=SweepView | SweepPreview,
     status_code=status.HTTP_201_CREATED,
     responses={
+        201: {"model": SweepView, "description": "the sweep, its children queued"},
         200: {
-            "model": SweepView,
-            "description": "the sweep an earlier request with this Idempotency-Key created",
+            "model": SweepView | SweepPreview,
+            "description": "the sweep an earlier request with this Idempotency-Key created; "
+            "with dry_run=true, the children it would make and their estimate (a SweepPreview)",
         },
         422: error_doc(
             "a child is invalid (named by its grid values), the grid is too large, or the "
@@ -104,8 +108,19 @@ async def create(
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
     ] = None,
-) -> SweepView:
-    """Create every child job of a grid, search or preset in one transaction, queued at once."""
+    dry_run: Annotated[
+        bool,
+        Query(description="answer the children and their estimate, and create nothing"),
+    ] = False,
+) -> SweepView | SweepPreview:
+    """Create every child job of a grid, search or preset in one transaction, queued at once.
+
+    A preset narrows: a grid field its configurations set (`"grid": {"depth": [20, 56]}`)
+    selects those configurations instead of crossing them; children identical in spec and seed
+    are refused."""
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+        return await in_thread(session, preview_sweep, settings, owner, request)
     sweep, created = await submit_sweep(
         sessions=services(http).sessions,
         settings=settings,
