@@ -248,7 +248,8 @@ async def figure(
         sweep = _reload(session, owner, sweep_id)
         runs = _runs(session, sweep)
         result = build_report(runs, references=_references(sweep))
-        return draw_figure(result, runs, fmt=format)
+        name = sweep.name or sweep.preset or f"sweep {str(sweep.id)[:8]}"
+        return draw_figure(result, runs, fmt=format, name=name)
 
     drawn = await in_thread(session, draw)
     # inline: shown where it is opened, saved under this name.
