@@ -17,6 +17,7 @@ from api.schemas.sweep_preview import SweepPreview
 from api.schemas.sweeps import (
     PresetList,
     SweepPage,
+    SweepReport,
     SweepRequest,
     SweepView,
     preset_list,
@@ -39,6 +40,7 @@ from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
+BINARY = {"type": "string", "format": "binary"}  # image bytes, for generated clients (issue 18)
 SweepId = Annotated[uuid.UUID, Path(description="the sweep's id, as POST /sweeps returned it")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error_doc("no such sweep among yours", ErrorCode.not_found, "no sweep ...")
@@ -199,6 +201,7 @@ async def cancel(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) ->
     responses={
         **NOT_FOUND,
         200: {
+            "model": SweepReport,
             "content": sweep_examples.REPORT_CONTENT,
             "description": "one row per configuration, beside the published numbers",
         },
@@ -233,7 +236,13 @@ async def report(
     "/{sweep_id}/figure",
     summary="Figure 6 of the sweep",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+    responses={
+        **NOT_FOUND,
+        200: {
+            "description": "the figure, PNG or SVG as `format` asks",
+            "content": {media: {"schema": BINARY} for media in FORMATS.values()},
+        },
+    },
 )
 async def figure(
     sweep_id: SweepId,
