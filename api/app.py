@@ -13,7 +13,7 @@ from api.middleware.body_limit import BodyLimit, route_limits
 from api.middleware.error_handlers import install_error_handlers
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
-from api.routes import estimate, events, health, jobs, predict, report, sweeps
+from api.routes import api_reference, estimate, events, health, jobs, predict, report, sweeps
 from api.streaming import event_hub
 from api.submission.job_queue import JobQueue
 from core.settings import Settings, get_settings
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CIFAR ResNet training service",
         version="1.0.0",
         description=DESCRIPTION,
+        docs_url=None,  # served offline by api_reference (issue 18)
+        redoc_url=None,
         openapi_tags=[
             {"name": "jobs", "description": "training jobs, their metrics and weights"},
             {"name": "health", "description": "liveness of the API's dependencies"},
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
     event_hub.install(settings, app.state.services.queue)
+    api_reference.install_api_reference(app)  # /docs and /redoc, no CDN
     install_dashboard(app)  # the web page at /, a client of the routes above
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]
     return app

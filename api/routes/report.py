@@ -11,6 +11,7 @@ from api.deps import CurrentOwner, JobId, SessionDep, db_route
 from api.errors import error_doc
 from api.job_files import once_succeeded
 from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
+from api.schemas.evaluation_report import EvaluationReport
 from core.store.artifacts import REPORT, load_artifact
 from core.store.jobs import get_job
 from core.vocabulary import ErrorCode
@@ -18,6 +19,7 @@ from core.vocabulary import ErrorCode
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 EXAMPLE = {
+    "job_id": "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b",
     "images": 10000,
     "top1_error": 0.0687,
     "top5_error": 0.0021,
@@ -38,7 +40,7 @@ EXAMPLE = {
 @router.get(
     "/{job_id}/report",
     summary="The evaluation report",
-    response_model=dict[str, Any],
+    response_model=EvaluationReport,
     responses={
         200: {
             "description": "the final network on the test set: errors, NLL, Brier score, "
@@ -55,7 +57,7 @@ EXAMPLE = {
     },
 )
 @db_route
-def report(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> dict[str, Any]:
+def report(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> EvaluationReport:
     """The final network's evaluation on the test set, with every figure's definition."""
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     refuse_if_deleted(job)
@@ -63,4 +65,4 @@ def report(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> dict[str,
     if data is None:
         raise once_succeeded.REPORT.refusal(job.status)
     found: dict[str, Any] = json.loads(data)
-    return {"job_id": str(job.id), **found}
+    return EvaluationReport.model_validate({"job_id": str(job.id), **found})

@@ -13,14 +13,17 @@ from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread,
 from api.errors import error_doc
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import sweep_examples
+from api.schemas.sweep_preview import SweepPreview
 from api.schemas.sweeps import (
     PresetList,
     SweepPage,
+    SweepReport,
     SweepRequest,
     SweepView,
     preset_list,
     sweep_view,
 )
+from api.submission.sweep_preview import preview_sweep
 from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
     cancel_sweep,
@@ -37,6 +40,7 @@ from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
+BINARY = {"type": "string", "format": "binary"}  # image bytes, for generated clients (issue 18)
 SweepId = Annotated[uuid.UUID, Path(description="the sweep's id, as POST /sweeps returned it")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error_doc("no such sweep among yours", ErrorCode.not_found, "no sweep ...")
@@ -72,12 +76,14 @@ def _references(sweep: Sweep) -> tuple[str, ...]:
 @router.post(
     "",
     summary="Submit a sweep",
-    response_model=SweepView,
+    response_model=SweepView | SweepPreview,
     status_code=status.HTTP_201_CREATED,
     responses={
+        201: {"model": SweepView, "description": "the sweep, its children queued"},
         200: {
-            "model": SweepView,
-            "description": "the sweep an earlier request with this Idempotency-Key created",
+            "model": SweepView | SweepPreview,
+            "description": "the sweep an earlier request with this Idempotency-Key created; "
+            "with dry_run=true, the children it would make and their estimate (a SweepPreview)",
         },
         422: error_doc(
             "a child is invalid (named by its grid values), the grid is too large, or the "
@@ -104,8 +110,19 @@ async def create(
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
     ] = None,
-) -> SweepView:
-    """Create every child job of a grid, search or preset in one transaction, queued at once."""
+    dry_run: Annotated[
+        bool,
+        Query(description="answer the children and their estimate, and create nothing"),
+    ] = False,
+) -> SweepView | SweepPreview:
+    """Create every child job of a grid, search or preset in one transaction, queued at once.
+
+    A preset narrows: a grid field its configurations set (`"grid": {"depth": [20, 56]}`)
+    selects those configurations instead of crossing them; children identical in spec and seed
+    are refused."""
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+        return await in_thread(session, preview_sweep, settings, owner, request)
     sweep, created = await submit_sweep(
         sessions=services(http).sessions,
         settings=settings,
@@ -184,6 +201,7 @@ async def cancel(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) ->
     responses={
         **NOT_FOUND,
         200: {
+            "model": SweepReport,
             "content": sweep_examples.REPORT_CONTENT,
             "description": "one row per configuration, beside the published numbers",
         },
@@ -218,7 +236,13 @@ async def report(
     "/{sweep_id}/figure",
     summary="Figure 6 of the sweep",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+    responses={
+        **NOT_FOUND,
+        200: {
+            "description": "the figure, PNG or SVG as `format` asks",
+            "content": {media: {"schema": BINARY} for media in FORMATS.values()},
+        },
+    },
 )
 async def figure(
     sweep_id: SweepId,
@@ -233,7 +257,8 @@ async def figure(
         sweep = _reload(session, owner, sweep_id)
         runs = _runs(session, sweep)
         result = build_report(runs, references=_references(sweep))
-        return draw_figure(result, runs, fmt=format)
+        name = sweep.name or sweep.preset or f"sweep {str(sweep.id)[:8]}"
+        return draw_figure(result, runs, fmt=format, name=name)
 
     drawn = await in_thread(session, draw)
     # inline: shown where it is opened, saved under this name.

@@ -121,11 +121,13 @@ REPORT_CONTENT: dict[str, Any] = {
         }
     },
     "text/markdown": {
+        "schema": {"type": "string"},
         "example": "| network | layers | published | source | this service, final | ... |\n"
-        "| ResNet | 20 | 8.75 | he2016 | 8.41 ± 0.17 | ... |\n"
+        "| ResNet | 20 | 8.75 | he2016 | 8.41 ± 0.17 | ... |\n",
     },
     "text/csv": {
+        "schema": {"type": "string"},
         "example": "architecture,depth,dataset,configuration,runs_finished,...\n"
-        "resnet,20,cifar10,architecture=resnet;depth=20,3,...\n"
+        "resnet,20,cifar10,architecture=resnet;depth=20,3,...\n",
     },
 }

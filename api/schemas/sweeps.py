@@ -130,6 +130,19 @@ class SweepView(BaseModel):
     links: SweepLinks
 
 
+class SweepReport(BaseModel):
+    """GET /sweeps/{id}/report?format=json: one row per configuration (issue 10)."""
+
+    sweep_id: uuid.UUID
+    name: str | None
+    preset: str | None
+    definitions: dict[str, str] = Field(description="what final and best mean; the unit (%)")
+    rows: list[dict[str, Any]] = Field(
+        description="per configuration: runs finished, final and best test error (%), the "
+        "published figure with its source, the mean curves"
+    )
+
+
 class SweepPage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"sweeps": [sweep_examples.SWEEP], "next_cursor": None}]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 from functools import partial
 
 from pydantic import ValidationError
@@ -81,7 +82,7 @@ def _accept(
 ) -> tuple[Sweep, list[uuid.UUID], bool]:
     """Validate every child and commit the sweep with its jobs in one transaction."""
     with sessions() as session:
-        new = [_validated(session, settings, owner, child, varying) for child in children]
+        new = validated_children(session, settings, owner, children, varying)
         body = request.model_dump(mode="json")
         sweep, ids, created = create_sweep(
             session=session,
@@ -132,7 +133,13 @@ def children_of(request: SweepRequest, settings: Settings) -> tuple[list[Child],
         grid["seed"] = list(range(request.seeds))
     common = {**request.base, **request.overrides()}
     preset = presets().get(request.preset or "")
-    bases = preset.bodies(common) if preset is not None else [common]
+    bases = [common]
+    if preset is not None:
+        narrowed = preset.narrowed(grid)
+        if narrowed.problems:
+            raise invalid([FieldError.body(f"grid.{f}", r) for f, r in narrowed.problems])
+        grid = narrowed.grid
+        bases = [{**preset.base, **c, **common} for c in narrowed.configurations]
     children: list[Child] = []
     for base in bases:
         children += expand(
@@ -203,6 +210,28 @@ def _varying(children: list[Child]) -> list[str]:
         k for k in keys if len({json.dumps(c.body.get(k), sort_keys=True) for c in children}) > 1
     ]
     return [k for k in LEADING if k in differ] + [k for k in differ if k not in LEADING]
+
+
+def validated_children(
+    session: Session, settings: Settings, owner: Owner, children: list[Child], varying: list[str]
+) -> list[NewChild]:
+    """Every child checked as POST /jobs checks it; children identical in resolved spec (seed
+    included) are refused together, since they would train the same network twice."""
+    new = [_validated(session, settings, owner, child, varying) for child in children]
+    copies = Counter(spec_hash(child.spec) for child in new)
+    repeated = {spec_hash(c.spec): c.point for c in new if copies[spec_hash(c.spec)] > 1}
+    if repeated:
+        raise invalid(
+            [
+                FieldError.body(
+                    "grid",
+                    f"child {json.dumps(point)} would be made {copies[digest]} times with the "
+                    "same spec and seed; narrow the preset or drop the repeated values",
+                )
+                for digest, point in repeated.items()
+            ]
+        )
+    return new
 
 
 def _validated(

@@ -21,9 +21,37 @@ class Preset:
     base: dict[str, Any]
     configurations: tuple[dict[str, Any], ...]
 
-    def bodies(self, overrides: dict[str, Any]) -> list[dict[str, Any]]:
-        """One job body per configuration; overrides win over the preset's values."""
-        return [{**self.base, **c, **overrides} for c in self.configurations]
+    def narrowed(self, grid: dict[str, list[Any]]) -> Narrowed:
+        """The preset narrowed by the grid (issue 18): a grid field that the configurations set
+        (`architecture`, `depth`) selects the configurations whose value it lists, instead of
+        crossing each of them with every value; the other grid fields cross every configuration
+        kept. A value that no configuration has, or a selection that keeps none, is a problem."""
+        own = {name for c in self.configurations for name in c}
+        problems: list[tuple[str, str]] = []
+        kept = list(self.configurations)
+        for name in [n for n in grid if n in own]:
+            offered = [c[name] for c in self.configurations if name in c]
+            unknown = [v for v in grid[name] if v not in offered]
+            if unknown:
+                values = ", ".join(str(v) for v in dict.fromkeys(offered))
+                problems.append(
+                    (name, f"{unknown} not in preset {self.name!r}, which has {values}")
+                )
+            kept = [c for c in kept if c.get(name) in grid[name]]
+        if not kept and not problems:
+            problems.append((next(n for n in grid if n in own), "selects no configuration"))
+        return Narrowed(
+            configurations=tuple(kept),
+            grid={name: values for name, values in grid.items() if name not in own},
+            problems=tuple(problems),
+        )
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    configurations: tuple[dict[str, Any], ...]  # those the grid selects, in the preset's order
+    grid: dict[str, list[Any]]  # the rest of the grid, crossed with each configuration
+    problems: tuple[tuple[str, str], ...]  # (grid field, reason)
 
 
 @dataclass(frozen=True)

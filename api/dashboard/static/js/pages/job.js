@@ -35,10 +35,12 @@ export async function jobPage(view, { match }) {
     h("div", { class: "toolbar" }, title, badgeSlot, h("span", { class: "muted mono" }, jobId), liveMode, sweepSlot),
     actions,
     progressSlot,
-    h("div", { class: "job-top" }, facts, specTable(job.spec)),
+    facts,
   );
+  // The curves first (what a person came for), the long spec folded away below them.
   const charts = new JobCharts(view);
   view.append(
+    h("details", { class: "spec-details", id: "spec-details" }, h("summary", {}, `Spec (${Object.keys(job.spec).length} values)`), specTable(job.spec)),
     results,
     report,
     h("section", { class: "log" }, h("h2", {}, "Event log"), log),
@@ -172,16 +174,21 @@ export async function jobPage(view, { match }) {
         ? `epoch ${data.epoch ?? data.metrics?.epoch}: test error ${errorPct(data.test_accuracy ?? data.metrics?.test_accuracy)}`
         : Object.entries(data)
             .filter(([k, v]) => v !== null && typeof v !== "object" && k !== "created_at" && k !== "job_id")
-            .map(([k, v]) => `${k} ${v}`)
+            // The event's own name is not repeated: "status succeeded", not "status status succeeded".
+            .map(([k, v]) => (k === event.type ? String(v) : `${k} ${v}`))
             .join(", ");
-    log.prepend(h("li", { class: `ev ev-${event.type}` }, h("time", {}, dateTime(when)), h("strong", {}, event.type), ` ${summary}`));
+    const at = Date.parse(when);
+    const entry = h("li", { class: `ev ev-${event.type}`, dataset: { at: String(at) } }, h("time", { datetime: when }, dateTime(when)), h("strong", {}, event.type), ` ${summary}`);
+    // Newest first, by the event's own time: the history replayed after live events, or live
+    // events that overtake it, still land in order.
+    const later = [...log.children].find((li) => Number(li.dataset.at) <= at);
+    log.insertBefore(entry, later ?? null);
     while (log.childElementCount > LOG_LIMIT) log.lastChild.remove();
   }
 
   charts.setRecords(state.records);
   draw();
   showSweep(job, sweepSlot);
-  addLog({ type: "loaded", data: { status: job.status, epochs_done: job.progress.epochs_done } });
 
   const follower = FINAL.has(job.status)
     ? null

@@ -2,13 +2,42 @@
 
 import { bestErrorCell, jobColumnHeadings } from "../components/jobcolumns.js";
 import { badge, progressBar } from "../components/status.js";
+import { api } from "../api.js";
 import { h } from "../dom.js";
-import { dateTime, duration, errorPct, jobDuration, jobName, shortId } from "../format.js";
+import { dateTime, duration, errorPct, jobDuration, jobName, shortId, sweepName } from "../format.js";
 import { FINAL, STATUSES } from "../vocabulary.js";
 import { pagedList } from "../pager.js";
 import { selected, setSelected, toggle } from "../selection.js";
 
 let refocusFilter = false; // a keyboard user who changed the filter stays on it
+const sweepNames = new Map(); // sweep id -> Promise of its name, read once per page load
+
+/** A link to the sweep a job belongs to, named once GET /sweeps/{id} answers. */
+function sweepLink(sweepId) {
+  const link = h("a", { href: `#/sweeps/${sweepId}`, class: "muted job-sweep" }, `sweep ${shortId(sweepId)}`);
+  if (!sweepNames.has(sweepId)) {
+    sweepNames.set(sweepId, api(`/sweeps/${sweepId}`).then(sweepName, () => null));
+  }
+  sweepNames.get(sweepId).then((name) => {
+    if (name) link.textContent = `sweep ${name}`;
+  });
+  return h("div", {}, link);
+}
+
+/** The final test error; while a job runs, its latest epoch's, marked as such. */
+function testErrorCell(job) {
+  const latest = job.latest_metrics;
+  if (job.status === "running" && latest) {
+    return h(
+      "td",
+      { class: "num latest-error", title: "the latest epoch's test error; the run is not over" },
+      errorPct(latest.test_accuracy),
+      h("br"),
+      h("small", { class: "muted" }, `latest, ep. ${latest.epoch}`),
+    );
+  }
+  return h("td", { class: "num" }, errorPct(job.final_test_accuracy));
+}
 
 export async function jobsPage(view, { params }) {
   const status = STATUSES.includes(params.get("status")) ? params.get("status") : "";
@@ -104,10 +133,11 @@ export async function jobsPage(view, { params }) {
         {},
         h("a", { href: `#/jobs/${job.id}` }, jobName(job.spec)),
         h("div", { class: "muted mono" }, shortId(job.id)),
+        job.sweep_id ? sweepLink(job.sweep_id) : null,
       ),
       h("td", {}, badge(job)),
       h("td", {}, FINAL.has(job.status) && job.status !== "succeeded" && !job.progress.epochs_done ? "—" : progressBar(job)),
-      h("td", { class: "num" }, errorPct(job.final_test_accuracy)),
+      testErrorCell(job),
       bestErrorCell(job.best_on_test_set),
       h("td", {}, dateTime(job.created_at)),
       h("td", { class: "num" }, duration(jobDuration(job))),

@@ -2,6 +2,7 @@
 // counted by status and its overall progress; updated live as the jobs list is (pager.js).
 
 import { countBadges, sweepProgressBar } from "../components/status.js";
+import { sweepForm } from "../components/sweepform.js";
 import { h } from "../dom.js";
 import { dateTime, shortId, sweepName } from "../format.js";
 import { pagedList } from "../pager.js";
@@ -19,6 +20,7 @@ export async function sweepsPage(view) {
 
   view.append(
     h("div", { class: "toolbar" }, h("h1", {}, "Sweeps"), list.badge),
+    h("details", { class: "new-sweep", id: "new-sweep" }, h("summary", {}, "New sweep from a preset"), await sweepForm()),
     h(
       "div",
       { class: "table-wrap" },
