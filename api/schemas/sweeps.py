@@ -43,7 +43,9 @@ class SweepRequest(BaseModel):
         description='field -> one distribution: {"choice": [...]}, {"uniform": [lo, hi]}, '
         '{"log_uniform": [lo, hi]} or {"int_uniform": [lo, hi]}',
     )
-    trials: StrictInt = Field(default=1, ge=1, description="random samples per grid point")
+    trials: StrictInt = Field(
+        default=1, ge=1, le=10_000, description="random samples per grid point"
+    )
     search_seed: StrictInt = Field(
         default=0, ge=0, le=2**32 - 1, description="seeds the search: the same seed, the same jobs"
     )
@@ -51,7 +53,7 @@ class SweepRequest(BaseModel):
         default=0, ge=-10, le=10, description="among your queued jobs, higher runs first"
     )
     max_parallel: StrictInt | None = Field(
-        default=None, ge=1, description="at most this many children running at once"
+        default=None, ge=1, le=10_000, description="at most this many children running at once"
     )
 
     def overrides(self) -> dict[str, Any]:
