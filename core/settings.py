@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     predict_max_body_bytes: int = Field(
         default=64 * (1 << 20), ge=1024, description="bytes of one predict request's body"
     )
+    # 256 images as json.dumps writes them take 4.47 MB; the JSON path is read into memory and,
+    # when it is not in the common form, parsed (issue 17: sized for the images, not the files).
+    predict_max_json_bytes: int = Field(
+        default=5 * (1 << 20), ge=1024, description="bytes of one JSON predict request's body"
+    )
     # Refused before decoding (a decompression bomb declares a huge size in a small file).
     predict_max_pixels: int = Field(
         default=4096 * 4096, ge=1024, description="declared width x height of an uploaded image"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -18,14 +17,13 @@ from api.deps import CurrentOwner, JobId, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
 from api.job_files import once_succeeded
 from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
-from api.prediction.json_images import read_plain
+from api.prediction.json_body import read_images
 from api.prediction.onnx_models import (
     SIDE,
     LoadedModel,
     ModelCache,
     check_k,
     decode_file,
-    parse_arrays,
     run_model,
 )
 from core.class_names import CLASS_NAMES
@@ -194,8 +192,8 @@ async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]
     if kind == "multipart/form-data":
         return await _files(request, settings)
     if kind == "application/json":
-        body = await request.body()
-        return await run_in_threadpool(_arrays, body, settings.predict_max_images)
+        body = await _json_body(request, settings.predict_max_json_bytes)
+        return await run_in_threadpool(read_images, body, settings.predict_max_images)
     raise ApiError(
         415,
         ErrorCode.unsupported_media_type,
@@ -255,15 +253,22 @@ async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
     return names, await run_in_threadpool(decode)
 
 
-def _arrays(body: bytes, max_images: int) -> tuple[list[str], Any]:
-    images = read_plain(body, max_images)
-    if images is not None:
-        return [f"images.{i}" for i in range(len(images))], images
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise invalid([FieldError.body("body", f"malformed JSON: {error}")]) from None
-    if not isinstance(document, dict) or set(document) != {"images"}:
-        raise invalid([FieldError.body("body", 'a JSON object {"images": [...]} is required')])
-    images = parse_arrays(document["images"], max_images)
-    return [f"images.{i}" for i in range(len(images))], images
+async def _json_body(request: Request, max_bytes: int) -> bytes:
+    """The body, read up to the JSON path's own limit: what max_images images need (issue 17);
+    the route's larger limit is for uploaded files."""
+    too_large = ApiError(
+        413,
+        ErrorCode.too_large,
+        f"a JSON predict body is at most {max_bytes} bytes; send larger batches as files",
+        headers={"Connection": "close"},
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
