@@ -9,8 +9,8 @@ import uuid
 import numpy as np
 import pytest
 
-from api.prediction.json_body import read_images
 from api.errors import ApiError
+from api.prediction.json_body import read_images
 from tests.api.conftest import Api
 from tests.api.exported import succeed_with_exports
 from tests.api.meter import cost
