@@ -13,6 +13,7 @@ from api.middleware.body_limit import BodyLimit, route_limits
 from api.middleware.error_handlers import install_error_handlers
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
+from api.prediction.predict_gate import PredictGate
 from api.routes import estimate, events, health, jobs, predict, report, sweeps
 from api.streaming import event_hub
 from api.submission.job_queue import JobQueue
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict.router)  # ONNX sessions cached in app.state (issue 11)
     app.state.predict_models = ModelCache(
         settings.predict_cache_bytes, threads=settings.predict_threads
+    )
+    app.state.predict_gate = PredictGate(
+        threads=settings.predict_decode_threads, per_owner=settings.predict_max_concurrent
     )
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)

@@ -143,6 +143,21 @@ class Settings(BaseSettings):
     predict_max_pixels: int = Field(
         default=4096 * 4096, ge=1024, description="declared width x height of an uploaded image"
     )
+    # Decoded pixels of all the files of one request, from their headers, before decoding: 32
+    # WebP files of 4096^2 took 14 s of CPU (issue 17).
+    predict_max_request_pixels: int = Field(
+        default=4 * 4096 * 4096, ge=1024, description="declared pixels of all files of a request"
+    )
+    # Pillow decodes WebP holding the GIL: 200 ms per 4096^2 file stalls every other request.
+    predict_max_webp_pixels: int = Field(
+        default=1024 * 1024, ge=1024, description="declared pixels of an uploaded WebP image"
+    )
+    predict_decode_threads: int = Field(
+        default=2, ge=1, description="threads decoding images and running models, per API process"
+    )
+    predict_max_concurrent: int = Field(
+        default=2, ge=1, description="predictions of one owner running at once, per API process"
+    )
     predict_cache_bytes: int = Field(
         default=512 * (1 << 20),
         ge=0,

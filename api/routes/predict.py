@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -26,6 +26,7 @@ from api.prediction.onnx_models import (
     decode_file,
     run_model,
 )
+from api.prediction.predict_gate import PredictGate, check_pixel_budget
 from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
@@ -130,6 +131,11 @@ class Predictions(BaseModel):
         415: error_doc(
             "neither multipart/form-data nor JSON", ErrorCode.unsupported_media_type, "..."
         ),
+        429: error_doc(
+            "too many of your predictions at once",
+            ErrorCode.too_many_requests,
+            "2 of your predictions are running, the most at once; retry shortly",
+        ),
         422: error_doc(
             "an image is not an image, truncated, too large, of the wrong shape; too many images",
             ErrorCode.validation_error,
@@ -147,10 +153,12 @@ async def predict(
     """Top-k classes with probabilities for each image, from the job's ONNX export (CPU)."""
     found = services(request)
     cache: ModelCache = request.app.state.predict_models
-    model = await in_thread(session, _model, found.settings, cache, owner, job_id)
-    check_k(k, len(model.classes))
-    names, images = await _images(request, found.settings)
-    top = await run_in_threadpool(run_model, model, images, k)
+    gate: PredictGate = request.app.state.predict_gate
+    with gate.owner_slot(owner.id):
+        model = await in_thread(session, _model, found.settings, cache, owner, job_id)
+        check_k(k, len(model.classes))
+        names, images = await _images(request, found.settings, gate)
+        top = await gate.run(partial(run_model, model, images, k))
     return Predictions(
         job_id=job_id,
         model_sha256=model.sha256,
@@ -187,13 +195,13 @@ def _model(
     return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
 
 
-async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]:
+async def _images(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        return await _files(request, settings)
+        return await _files(request, settings, gate)
     if kind == "application/json":
         body = await _json_body(request, settings.predict_max_json_bytes)
-        return await run_in_threadpool(read_images, body, settings.predict_max_images)
+        return await gate.run(partial(read_images, body, settings.predict_max_images))
     raise ApiError(
         415,
         ErrorCode.unsupported_media_type,
@@ -202,7 +210,7 @@ async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]
     )
 
 
-async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
+async def _files(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
     import numpy as np
 
     limit = settings.predict_max_images
@@ -245,12 +253,15 @@ async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
         await form.close()  # the spooled temporary files
 
     def decode() -> Any:
+        check_pixel_budget(
+            blobs, settings.predict_max_request_pixels, settings.predict_max_webp_pixels
+        )
         out = np.empty((len(blobs), SIDE, SIDE, 3), dtype=np.uint8)
         for i, blob in enumerate(blobs):
             out[i] = decode_file(blob, f"images.{i}", settings.predict_max_pixels)
         return out
 
-    return names, await run_in_threadpool(decode)
+    return names, await gate.run(decode)
 
 
 async def _json_body(request: Request, max_bytes: int) -> bytes:
