@@ -58,7 +58,19 @@ LastEventId = Annotated[
         "EventSource sends it when it reconnects)",
     ),
 ]
-After = Annotated[int | None, Query(ge=0, description="only events after this event id")]
+# Event ids are BIGINTs: a larger number is no event id, and the database would refuse it.
+MAX_EVENT_ID = 2**63 - 1
+After = Annotated[
+    int | None, Query(ge=0, le=MAX_EVENT_ID, description="only events after this event id")
+]
+
+
+def event_id(text: str) -> int | None:
+    """An event id from a header or a cursor; None for anything else (a 422 for the caller)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_EVENT_ID:
+        return None
+    return int(text)
 
 
 def hub(request: Request) -> Hub:
@@ -71,11 +83,8 @@ def hub(request: Request) -> Hub:
 
 def _start_after(after: int | None, last_event_id: str | None) -> int | None:
     if last_event_id is not None and last_event_id.strip():
-        try:
-            value = int(last_event_id.strip())
-        except ValueError:
-            value = -1
-        if value < 0:
+        value = event_id(last_event_id)
+        if value is None:
             raise invalid([FieldError.at("header", "Last-Event-ID", BAD_CURSOR)])
         return value
     return after
@@ -102,9 +111,10 @@ async def events(
 ) -> EventPage:
     """Everything that happened to the job, oldest first: status, attempt, epoch, warning."""
     if cursor is not None:
-        if not cursor.isdigit():
+        position = event_id(cursor)
+        if position is None:
             raise invalid([FieldError.at("query", "cursor", BAD_CURSOR)])
-        after = max(after or 0, int(cursor))
+        after = max(after or 0, position)
     return await in_thread(session, _events, owner, job_id, after, limit, type_)
 
 
