@@ -127,6 +127,18 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def submission_hash(
+    spec: dict[str, Any], webhook_url: str | None, webhook_events: list[str] | None
+) -> str:
+    """What an Idempotency-Key covers: the resolved spec and the webhook, the whole body
+    (issue 17: the same key with another webhook_url returned the first job). Without a webhook
+    it is spec_hash(spec), as before, so keys stored earlier still match."""
+    if webhook_url is None and webhook_events is None:
+        return spec_hash(spec)
+    events = sorted(set(webhook_events)) if webhook_events is not None else None
+    return spec_hash({"spec": spec, "webhook_url": webhook_url, "webhook_events": events})
+
+
 def check_limits(spec: dict[str, Any], settings: Settings) -> None:
     """The deployment's bounds and the cost cap; a 422 naming every field that breaks one."""
     errors: list[FieldError] = []
