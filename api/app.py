@@ -11,6 +11,7 @@ from api.dashboard import install_dashboard
 from api.deps import Services
 from api.middleware.body_limit import BodyLimit, route_limits
 from api.middleware.error_handlers import install_error_handlers
+from api.middleware.nosniff import NoSniff
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
 from api.prediction.predict_gate import PredictGate
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, default_bytes=settings.max_body_bytes, routes=route_limits(settings)
     )
+    app.add_middleware(NoSniff)  # outermost: the body limit's own 413s carry it too
     # Before jobs.router: POST /jobs/estimate is not a job id.
     app.include_router(estimate.router)
     app.include_router(jobs.router)

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         description="deliver webhooks to loopback, private, link-local and metadata addresses "
         "(local runs, tests); off, such URLs are refused at submission and at delivery",
     )
+    # Open Server-Sent Events streams of one owner per API process; one more is a 429 (issue 17).
+    max_streams_per_owner: int = Field(
+        default=20, ge=1, description="open event streams of one owner per API process"
+    )
     allow_http_webhooks: bool = Field(default=False, description="accept http:// webhook URLs")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt")
     # Retries back off from the first delay, doubling up to an hour, for as long as this.

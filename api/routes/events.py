@@ -22,6 +22,7 @@ from api.schemas.events import (
 )
 from api.streaming.event_hub import Hub
 from api.streaming.sse import follow_job, follow_owner, sse_response
+from api.streaming.stream_slots import StreamSlots
 from core.store.events import (
     event_message,
     list_events,
@@ -78,6 +79,15 @@ def hub(request: Request) -> Hub:
     found: Hub | None = getattr(request.app.state, "live", None)
     if found is None:
         found = request.app.state.live = Hub(services(request).settings, services(request).sessions)
+    return found
+
+
+def stream_slots(request: Request) -> StreamSlots:
+    """The process's count of open streams per owner, made on first use."""
+    found: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
+    if found is None:
+        per_owner = services(request).settings.max_streams_per_owner
+        found = request.app.state.stream_slots = StreamSlots(per_owner)
     return found
 
 
@@ -156,7 +166,7 @@ async def job_stream(
     start = _start_after(after, last_event_id)
     await in_thread(session, lambda s: get_job(session=s, owner_id=owner.id, job_id=job_id))
     body = follow_job(hub(request), services(request).sessions, job_id, start or 0)
-    return sse_response(body)
+    return sse_response(stream_slots(request).hold(owner.id, body))
 
 
 @router.get(
@@ -179,7 +189,8 @@ async def owner_stream(
     """The `status` events of all your jobs as they happen (after `Last-Event-ID` or `after`,
     if given, the stored ones first)."""
     start = _start_after(after, last_event_id)
-    return sse_response(follow_owner(hub(request), services(request).sessions, owner.id, start))
+    body = follow_owner(hub(request), services(request).sessions, owner.id, start)
+    return sse_response(stream_slots(request).hold(owner.id, body))
 
 
 @router.get(

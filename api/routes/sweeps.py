@@ -21,6 +21,7 @@ from api.schemas.sweeps import (
     preset_list,
     sweep_view,
 )
+from api.schemas.text import PlainText
 from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
     cancel_sweep,
@@ -102,7 +103,7 @@ async def create(
     response: Response,
     http: Request,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+        PlainText | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
     ] = None,
 ) -> SweepView:
     """Create every child job of a grid, search or preset in one transaction, queued at once."""

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from api.errors import FieldError, invalid
+from api.schemas.text import PlainText
 from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
 from core.settings import Settings
 from core.spec import SERVICE_NAMES, Setting, api_settings, spec_problems
@@ -72,7 +73,7 @@ class ServiceFields(BaseModel):
     )
     # Issue 8: where to POST the job's events, signed per Standard Webhooks with the owner's
     # secret (`python -m ops.keys webhook-secret <owner>`). Not part of the stored spec.
-    webhook_url: str | None = Field(
+    webhook_url: PlainText | None = Field(
         default=None,
         min_length=1,
         max_length=2000,

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas import sweep_examples
+from api.schemas.text import PlainText
 from core.store.tables import Job, Sweep
 from core.sweeps.presets import presets
 from core.vocabulary import JobStatus
@@ -24,7 +25,9 @@ class SweepRequest(BaseModel):
     # the children: each child body must pass POST /jobs's own validation).
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    name: str | None = Field(default=None, max_length=200, description="a label for people")
+    name: PlainText | None = Field(
+        default=None, max_length=200, description="a label for people (no control characters)"
+    )
     preset: str | None = Field(
         default=None, description="a named sweep; GET /sweeps/presets lists them"
     )
