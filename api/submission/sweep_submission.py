@@ -136,10 +136,10 @@ def children_of(request: SweepRequest, settings: Settings) -> tuple[list[Child],
     # Counted from the lengths before anything is expanded (issue 17): a 1 KB grid can describe
     # billions of points.
     search = request.search or None
-    points = len(bases) * child_count(grid)
+    configurations = len(bases) * child_count(grid)
     total = len(bases) * child_count(grid, search=search, trials=request.trials)
     if total > settings.max_sweep_children:
-        field = "trials" if points <= settings.max_sweep_children else "grid"
+        field = "trials" if configurations <= settings.max_sweep_children else "grid"
         reason = (
             f"the sweep makes {total} jobs, more than {settings.max_sweep_children}, the most "
             "allowed; use fewer values, seeds or trials"
