@@ -38,4 +38,4 @@ USER service
 
 EXPOSE 8000
 # docker-compose.yml gives each service its command; this one is the API's.
-CMD ["sh", "-c", "python -m core.store.migrate && exec uvicorn api.app:app --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "python -m core.store.migrate && exec uvicorn api.app:app --host 0.0.0.0 --port 8000 --no-proxy-headers"]

@@ -11,8 +11,10 @@ from api.dashboard import install_dashboard
 from api.deps import Services
 from api.middleware.body_limit import BodyLimit, route_limits
 from api.middleware.error_handlers import install_error_handlers
+from api.middleware.nosniff import NoSniff
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
+from api.prediction.predict_gate import PredictGate
 from api.routes import api_reference, estimate, events, health, jobs, predict, report, sweeps
 from api.streaming import event_hub
 from api.submission.job_queue import JobQueue
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, default_bytes=settings.max_body_bytes, routes=route_limits(settings)
     )
+    app.add_middleware(NoSniff)  # outermost: the body limit's own 413s carry it too
     # Before jobs.router: POST /jobs/estimate is not a job id.
     app.include_router(estimate.router)
     app.include_router(jobs.router)
@@ -61,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict.router)  # ONNX sessions cached in app.state (issue 11)
     app.state.predict_models = ModelCache(
         settings.predict_cache_bytes, threads=settings.predict_threads
+    )
+    app.state.predict_gate = PredictGate(
+        threads=settings.predict_decode_threads, per_owner=settings.predict_max_concurrent
     )
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         description="deliver webhooks to loopback, private, link-local and metadata addresses "
         "(local runs, tests); off, such URLs are refused at submission and at delivery",
     )
+    # Open Server-Sent Events streams of one owner per API process; one more is a 429 (issue 17).
+    max_streams_per_owner: int = Field(
+        default=20, ge=1, description="open event streams of one owner per API process"
+    )
     allow_http_webhooks: bool = Field(default=False, description="accept http:// webhook URLs")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt")
     # Retries back off from the first delay, doubling up to an hour, for as long as this.
@@ -134,9 +138,29 @@ class Settings(BaseSettings):
     predict_max_body_bytes: int = Field(
         default=64 * (1 << 20), ge=1024, description="bytes of one predict request's body"
     )
+    # 256 images as json.dumps writes them take 4.47 MB; the JSON path is read into memory and,
+    # when it is not in the common form, parsed (issue 17: sized for the images, not the files).
+    predict_max_json_bytes: int = Field(
+        default=5 * (1 << 20), ge=1024, description="bytes of one JSON predict request's body"
+    )
     # Refused before decoding (a decompression bomb declares a huge size in a small file).
     predict_max_pixels: int = Field(
         default=4096 * 4096, ge=1024, description="declared width x height of an uploaded image"
+    )
+    # Decoded pixels of all the files of one request, from their headers, before decoding: 32
+    # WebP files of 4096^2 took 14 s of CPU (issue 17).
+    predict_max_request_pixels: int = Field(
+        default=4 * 4096 * 4096, ge=1024, description="declared pixels of all files of a request"
+    )
+    # Pillow decodes WebP holding the GIL: 200 ms per 4096^2 file stalls every other request.
+    predict_max_webp_pixels: int = Field(
+        default=1024 * 1024, ge=1024, description="declared pixels of an uploaded WebP image"
+    )
+    predict_decode_threads: int = Field(
+        default=2, ge=1, description="threads decoding images and running models, per API process"
+    )
+    predict_max_concurrent: int = Field(
+        default=2, ge=1, description="predictions of one owner running at once, per API process"
     )
     predict_cache_bytes: int = Field(
         default=512 * (1 << 20),

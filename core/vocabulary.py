@@ -76,6 +76,7 @@ class ErrorCode(str, enum.Enum):
     too_large = "too_large"
     unsupported_media_type = "unsupported_media_type"
     too_many_failures = "too_many_failures"
+    too_many_requests = "too_many_requests"
     quota_exceeded = "quota_exceeded"
     compute_budget_exceeded = "compute_budget_exceeded"
     storage_quota_exceeded = "storage_quota_exceeded"

@@ -100,13 +100,18 @@ def _die_with_this_process() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+UVICORN = [sys.executable, "-m", "uvicorn", "api.app:app", "--no-proxy-headers"]
+
+
 def commands(host: str, port: int) -> dict[str, list[str]]:
     python = sys.executable
     # One machine, no peers: the workers skip the start-up exchange with other workers.
     celery = [python, "-m", "celery"]
     alone = ["--loglevel=INFO", "--without-gossip", "--without-mingle"]
     return {
-        "api": [python, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port)],
+        # No proxy in front: X-Forwarded-For is never trusted (uvicorn trusts 127.0.0.1's
+        # by default, and the failed-key limit keys on the client's address; issue 17).
+        "api": [*UVICORN, "--host", host, "--port", str(port)],
         "worker": [*celery, *CELERY_WORKER_ARGS, "-n", "local@%h", *alone],
         "webhook worker": [*celery, *WEBHOOK_WORKER_ARGS, "-n", "local-webhooks@%h", *alone],
     }

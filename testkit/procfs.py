@@ -76,3 +76,17 @@ def cpu_name() -> str:
         return platform.processor() or "unknown CPU"
     names = [line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line]
     return names[0] if names else platform.processor() or "unknown CPU"
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start a new peak-memory reading of a process (Linux >= 4.0: writing 5 to clear_refs
+    resets VmHWM); needs the right to write there, as for one's own processes."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """Highest resident set size (VmHWM) since the process started or the last reset, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise LookupError(f"no VmHWM for pid {pid}")

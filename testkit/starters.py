@@ -75,6 +75,7 @@ def start_api(
         [
             str(VENV_BIN / "uvicorn"),
             "api.app:app",
+            "--no-proxy-headers",  # as `make run` (ops/run_local.py): no proxy to trust
             "--host",
             "127.0.0.1",
             "--port",

@@ -21,8 +21,9 @@ from core.settings import Settings
 from core.store.types import utcnow
 from core.store.webhook_deliveries import Outgoing, due_deliveries, outgoing, record_attempt
 from core.webhook_signing import sign
-from core.webhook_urls import url_problem
+from core.webhook_urls import checked_target
 from worker.after_commit import send_webhook
+from worker.pinned_address import pinned_request
 from worker.store_calls import store_call
 
 log = logging.getLogger(__name__)
@@ -96,13 +97,14 @@ def deliver(delivery_id: int, settings: Settings, schedule: Schedule) -> None:
 
 def _attempt(out: Outgoing, settings: Settings) -> tuple[int | None, str | None, float]:
     """(status code, error, milliseconds) of one POST."""
-    problem = url_problem(
+    problem, address = checked_target(
         out.url,
         allow_private=settings.allow_private_webhooks,
         allow_http=settings.allow_http_webhooks,
     )
     if problem is not None:
         return None, f"refused: webhook_url {problem}", 0.0
+    url, pinned = pinned_request(out.url, address)
     body = json.dumps(out.body, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -113,16 +115,12 @@ def _attempt(out: Outgoing, settings: Settings) -> tuple[int | None, str | None,
     }
     if out.secret is not None:
         headers["webhook-signature"] = sign(out.secret, out.message_id, timestamp, body)
+    headers.update(pinned.headers)
     started = time.perf_counter()
     try:
         # No redirects: a redirect could lead to an address the check above refuses.
-        answer = httpx.post(
-            out.url,
-            content=body,
-            headers=headers,
-            timeout=settings.webhook_timeout_s,
-            follow_redirects=False,
-        )
+        with httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False) as client:
+            answer = client.post(url, content=body, headers=headers, extensions=pinned.extensions)
     except httpx.TimeoutException:
         return None, "timed out", (time.perf_counter() - started) * 1000
     except httpx.HTTPError as error:

@@ -4,7 +4,8 @@ Images arrive as uploaded files (PNG, JPEG, WebP, any size) or as 32x32x3 uint8 
 JSON. Files are decoded with Pillow, converted to RGB (an alpha channel is dropped, a palette
 expanded) and resized as a whole to 32x32 with Pillow's bilinear filter, which widens with the
 scale factor so that downscaling averages every source pixel (antialiased); the aspect ratio is
-not kept and nothing is cropped. Pixels are then scaled to [0, 1], the ONNX model's input.
+not kept and nothing is cropped; a large JPEG is decoded at 1/2 to 1/8 scale first. Pixels
+are then scaled to [0, 1], the ONNX model's input.
 
 Loaded models are kept in a cache bounded by the bytes of their ONNX files, least recently
 used dropped first.
@@ -130,6 +131,10 @@ def decode_file(data: bytes, field: str, max_pixels: int) -> np.ndarray:
                 ]
             )
         try:
+            if image.format == "JPEG":
+                # Decode at 1/2 to 1/8 scale when the image is large (issue 17): the result is
+                # resized to 32 x 32 anyway, and the DCT scaling is far cheaper.
+                image.draft("RGB", (SIDE * 4, SIDE * 4))
             image.load()
             rgb = image.convert("RGB")
         except Image.DecompressionBombError as error:

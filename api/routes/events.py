@@ -22,6 +22,7 @@ from api.schemas.events import (
 )
 from api.streaming.event_hub import Hub
 from api.streaming.sse import follow_job, follow_owner, sse_response
+from api.streaming.stream_slots import StreamSlots
 from core.store.events import (
     event_message,
     list_events,
@@ -58,7 +59,19 @@ LastEventId = Annotated[
         "EventSource sends it when it reconnects)",
     ),
 ]
-After = Annotated[int | None, Query(ge=0, description="only events after this event id")]
+# Event ids are BIGINTs: a larger number is no event id, and the database would refuse it.
+MAX_EVENT_ID = 2**63 - 1
+After = Annotated[
+    int | None, Query(ge=0, le=MAX_EVENT_ID, description="only events after this event id")
+]
+
+
+def event_id(text: str) -> int | None:
+    """An event id from a header or a cursor; None for anything else (a 422 for the caller)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_EVENT_ID:
+        return None
+    return int(text)
 
 
 def hub(request: Request) -> Hub:
@@ -69,13 +82,19 @@ def hub(request: Request) -> Hub:
     return found
 
 
+def stream_slots(request: Request) -> StreamSlots:
+    """The process's count of open streams per owner, made on first use."""
+    found: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
+    if found is None:
+        per_owner = services(request).settings.max_streams_per_owner
+        found = request.app.state.stream_slots = StreamSlots(per_owner)
+    return found
+
+
 def _start_after(after: int | None, last_event_id: str | None) -> int | None:
     if last_event_id is not None and last_event_id.strip():
-        try:
-            value = int(last_event_id.strip())
-        except ValueError:
-            value = -1
-        if value < 0:
+        value = event_id(last_event_id)
+        if value is None:
             raise invalid([FieldError.at("header", "Last-Event-ID", BAD_CURSOR)])
         return value
     return after
@@ -102,9 +121,10 @@ async def events(
 ) -> EventPage:
     """Everything that happened to the job, oldest first: status, attempt, epoch, warning."""
     if cursor is not None:
-        if not cursor.isdigit():
+        position = event_id(cursor)
+        if position is None:
             raise invalid([FieldError.at("query", "cursor", BAD_CURSOR)])
-        after = max(after or 0, int(cursor))
+        after = max(after or 0, position)
     return await in_thread(session, _events, owner, job_id, after, limit, type_)
 
 
@@ -146,7 +166,7 @@ async def job_stream(
     start = _start_after(after, last_event_id)
     await in_thread(session, lambda s: get_job(session=s, owner_id=owner.id, job_id=job_id))
     body = follow_job(hub(request), services(request).sessions, job_id, start or 0)
-    return sse_response(body)
+    return sse_response(stream_slots(request).hold(owner.id, body))
 
 
 @router.get(
@@ -169,7 +189,8 @@ async def owner_stream(
     """The `status` events of all your jobs as they happen (after `Last-Event-ID` or `after`,
     if given, the stored ones first)."""
     start = _start_after(after, last_event_id)
-    return sse_response(follow_owner(hub(request), services(request).sessions, owner.id, start))
+    body = follow_owner(hub(request), services(request).sessions, owner.id, start)
+    return sse_response(stream_slots(request).hold(owner.id, body))
 
 
 @router.get(

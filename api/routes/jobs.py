@@ -28,6 +28,7 @@ from api.pagination import decode_cursor, encode_cursor
 from api.routes import job_docs as docs
 from api.schemas import examples
 from api.schemas.request import JobRequest
+from api.schemas.text import PlainText
 from api.schemas.views import AttemptEnvironment, JobPage, JobView, MetricsView, job_view
 from api.submission.job_submission import submit_job
 from core.spec import SEED_MAX
@@ -69,7 +70,7 @@ async def create(
     response: Response,
     http: Request,
     idempotency_key: Annotated[
-        str | None,
+        PlainText | None,
         Header(
             alias="Idempotency-Key",
             min_length=1,

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -18,16 +17,16 @@ from api.deps import CurrentOwner, JobId, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
 from api.job_files import once_succeeded
 from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
-from api.prediction.json_images import read_plain
+from api.prediction.json_body import read_images
 from api.prediction.onnx_models import (
     SIDE,
     LoadedModel,
     ModelCache,
     check_k,
     decode_file,
-    parse_arrays,
     run_model,
 )
+from api.prediction.predict_gate import PredictGate, check_pixel_budget
 from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
@@ -140,6 +139,11 @@ class Predictions(BaseModel):
         415: error_doc(
             "neither multipart/form-data nor JSON", ErrorCode.unsupported_media_type, "..."
         ),
+        429: error_doc(
+            "too many of your predictions at once",
+            ErrorCode.too_many_requests,
+            "2 of your predictions are running, the most at once; retry shortly",
+        ),
         422: error_doc(
             "an image is not an image, truncated, too large, of the wrong shape; too many images",
             ErrorCode.validation_error,
@@ -157,10 +161,12 @@ async def predict(
     """Top-k classes with probabilities for each image, from the job's ONNX export (CPU)."""
     found = services(request)
     cache: ModelCache = request.app.state.predict_models
-    model = await in_thread(session, _model, found.settings, cache, owner, job_id)
-    check_k(k, len(model.classes))
-    names, images = await _images(request, found.settings)
-    top = await run_in_threadpool(run_model, model, images, k)
+    gate: PredictGate = request.app.state.predict_gate
+    with gate.owner_slot(owner.id):
+        model = await in_thread(session, _model, found.settings, cache, owner, job_id)
+        check_k(k, len(model.classes))
+        names, images = await _images(request, found.settings, gate)
+        top = await gate.run(partial(run_model, model, images, k))
     return Predictions(
         job_id=job_id,
         model_sha256=model.sha256,
@@ -197,13 +203,13 @@ def _model(
     return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
 
 
-async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]:
+async def _images(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        return await _files(request, settings)
+        return await _files(request, settings, gate)
     if kind == "application/json":
-        body = await request.body()
-        return await run_in_threadpool(_arrays, body, settings.predict_max_images)
+        body = await _json_body(request, settings.predict_max_json_bytes)
+        return await gate.run(partial(read_images, body, settings.predict_max_images))
     raise ApiError(
         415,
         ErrorCode.unsupported_media_type,
@@ -212,7 +218,7 @@ async def _images(request: Request, settings: Settings) -> tuple[list[str], Any]
     )
 
 
-async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
+async def _files(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
     import numpy as np
 
     limit = settings.predict_max_images
@@ -255,23 +261,33 @@ async def _files(request: Request, settings: Settings) -> tuple[list[str], Any]:
         await form.close()  # the spooled temporary files
 
     def decode() -> Any:
+        check_pixel_budget(
+            blobs, settings.predict_max_request_pixels, settings.predict_max_webp_pixels
+        )
         out = np.empty((len(blobs), SIDE, SIDE, 3), dtype=np.uint8)
         for i, blob in enumerate(blobs):
             out[i] = decode_file(blob, f"images.{i}", settings.predict_max_pixels)
         return out
 
-    return names, await run_in_threadpool(decode)
+    return names, await gate.run(decode)
 
 
-def _arrays(body: bytes, max_images: int) -> tuple[list[str], Any]:
-    images = read_plain(body, max_images)
-    if images is not None:
-        return [f"images.{i}" for i in range(len(images))], images
-    try:
-        document = json.loads(body)
-    except ValueError as error:
-        raise invalid([FieldError.body("body", f"malformed JSON: {error}")]) from None
-    if not isinstance(document, dict) or set(document) != {"images"}:
-        raise invalid([FieldError.body("body", 'a JSON object {"images": [...]} is required')])
-    images = parse_arrays(document["images"], max_images)
-    return [f"images.{i}" for i in range(len(images))], images
+async def _json_body(request: Request, max_bytes: int) -> bytes:
+    """The body, read up to the JSON path's own limit: what max_images images need (issue 17);
+    the route's larger limit is for uploaded files."""
+    too_large = ApiError(
+        413,
+        ErrorCode.too_large,
+        f"a JSON predict body is at most {max_bytes} bytes; send larger batches as files",
+        headers={"Connection": "close"},
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -23,6 +23,7 @@ from api.schemas.sweeps import (
     preset_list,
     sweep_view,
 )
+from api.schemas.text import PlainText
 from api.submission.sweep_preview import preview_sweep
 from api.submission.sweep_submission import submit_sweep
 from core.store.sweeps import (
@@ -108,7 +109,7 @@ async def create(
     response: Response,
     http: Request,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+        PlainText | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
     ] = None,
     dry_run: Annotated[
         bool,

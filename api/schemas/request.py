@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from api.errors import FieldError, invalid
+from api.schemas.text import PlainText
 from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
 from core.settings import Settings
 from core.spec import SERVICE_NAMES, Setting, api_settings, spec_problems
@@ -72,7 +73,7 @@ class ServiceFields(BaseModel):
     )
     # Issue 8: where to POST the job's events, signed per Standard Webhooks with the owner's
     # secret (`python -m ops.keys webhook-secret <owner>`). Not part of the stored spec.
-    webhook_url: str | None = Field(
+    webhook_url: PlainText | None = Field(
         default=None,
         min_length=1,
         max_length=2000,
@@ -125,6 +126,18 @@ def spec_hash(spec: dict[str, Any]) -> str:
     """sha256 of the canonical spec: equal for two bodies that resolve to the same job."""
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submission_hash(
+    spec: dict[str, Any], webhook_url: str | None, webhook_events: list[str] | None
+) -> str:
+    """What an Idempotency-Key covers: the resolved spec and the webhook, the whole body
+    (issue 17: the same key with another webhook_url returned the first job). Without a webhook
+    it is spec_hash(spec), as before, so keys stored earlier still match."""
+    if webhook_url is None and webhook_events is None:
+        return spec_hash(spec)
+    events = sorted(set(webhook_events)) if webhook_events is not None else None
+    return spec_hash({"spec": spec, "webhook_url": webhook_url, "webhook_events": events})
 
 
 def check_limits(spec: dict[str, Any], settings: Settings) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas import sweep_examples
+from api.schemas.text import PlainText
 from core.store.tables import Job, Sweep
 from core.sweeps.presets import presets
 from core.vocabulary import JobStatus
@@ -24,7 +25,9 @@ class SweepRequest(BaseModel):
     # the children: each child body must pass POST /jobs's own validation).
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    name: str | None = Field(default=None, max_length=200, description="a label for people")
+    name: PlainText | None = Field(
+        default=None, max_length=200, description="a label for people (no control characters)"
+    )
     preset: str | None = Field(
         default=None, description="a named sweep; GET /sweeps/presets lists them"
     )
@@ -43,7 +46,9 @@ class SweepRequest(BaseModel):
         description='field -> one distribution: {"choice": [...]}, {"uniform": [lo, hi]}, '
         '{"log_uniform": [lo, hi]} or {"int_uniform": [lo, hi]}',
     )
-    trials: StrictInt = Field(default=1, ge=1, description="random samples per grid point")
+    trials: StrictInt = Field(
+        default=1, ge=1, le=10_000, description="random samples per grid point"
+    )
     search_seed: StrictInt = Field(
         default=0, ge=0, le=2**32 - 1, description="seeds the search: the same seed, the same jobs"
     )
@@ -51,7 +56,7 @@ class SweepRequest(BaseModel):
         default=0, ge=-10, le=10, description="among your queued jobs, higher runs first"
     )
     max_parallel: StrictInt | None = Field(
-        default=None, ge=1, description="at most this many children running at once"
+        default=None, ge=1, le=10_000, description="at most this many children running at once"
     )
 
     def overrides(self) -> dict[str, Any]:

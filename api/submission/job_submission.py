@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
-from api.schemas.request import JobRequest, check_limits, spec_hash
+from api.schemas.request import JobRequest, check_limits, submission_hash
 from api.submission.job_queue import JobQueue
 from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
@@ -111,6 +111,7 @@ def _accept(
         ensure_secret(session=session, owner_id=owner.id, new_secret=new_secret())
     elif request.webhook_events is not None:
         raise invalid([FieldError.body("webhook_events", "needs a webhook_url to send them to")])
+    events = [e.value for e in request.webhook_events] if request.webhook_events else None
     job, created = create_job(
         session=session,
         owner_id=owner.id,
@@ -120,9 +121,9 @@ def _accept(
         compute_budget=settings.compute_budget_flops,
         init_from_id=init_from_id,
         idempotency_key=idempotency_key,
-        request_hash=spec_hash(spec),
+        request_hash=submission_hash(spec, request.webhook_url, events),
         webhook_url=request.webhook_url,
-        webhook_events=list(request.webhook_events) if request.webhook_events else None,
+        webhook_events=events,
         rerun_of=rerun_of,
     )
     return job, created

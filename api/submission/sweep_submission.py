@@ -27,7 +27,7 @@ from core.store.db import retry_conflicts
 from core.store.jobs import delete_unsent_job, mark_all_enqueued
 from core.store.sweeps import NewChild, create_sweep
 from core.store.tables import Owner, Sweep
-from core.sweeps.expand import Child, distribution_problem, expand
+from core.sweeps.expand import Child, child_count, distribution_problem, expand
 from core.sweeps.presets import presets
 from core.vocabulary import ErrorCode
 
@@ -140,23 +140,25 @@ def children_of(request: SweepRequest, settings: Settings) -> tuple[list[Child],
             raise invalid([FieldError.body(f"grid.{f}", r) for f, r in narrowed.problems])
         grid = narrowed.grid
         bases = [{**preset.base, **c, **common} for c in narrowed.configurations]
-    children: list[Child] = []
-    for base in bases:
-        children += expand(
-            base,
-            grid=grid,
-            search=request.search or None,
-            trials=request.trials,
-            search_seed=request.search_seed,
-        )
-        if len(children) > settings.max_sweep_children:
-            break
-    if len(children) > settings.max_sweep_children:
+    # Counted from the lengths before anything is expanded (issue 17): a 1 KB grid can describe
+    # billions of points.
+    search = request.search or None
+    configurations = len(bases) * child_count(grid)
+    total = len(bases) * child_count(grid, search=search, trials=request.trials)
+    if total > settings.max_sweep_children:
+        field = "trials" if configurations <= settings.max_sweep_children else "grid"
         reason = (
-            f"the sweep makes more than {settings.max_sweep_children} jobs, the most allowed; "
-            "use fewer values, seeds or trials"
+            f"the sweep makes {total} jobs, more than {settings.max_sweep_children}, the most "
+            "allowed; use fewer values, seeds or trials"
         )
-        raise invalid([FieldError.body("grid", reason)])
+        raise invalid([FieldError.body(field, reason)])
+    children = [
+        child
+        for base in bases
+        for child in expand(
+            base, grid=grid, search=search, trials=request.trials, search_seed=request.search_seed
+        )
+    ]
     varying = _varying(children)
     points = [Child(point={k: c.body.get(k) for k in varying}, body=c.body) for c in children]
     return points, varying

@@ -137,7 +137,7 @@ class JobSettings:
     )
     lr_gamma: float = option(0.1, gt=0, le=1, doc="multistep: factor at each milestone")
     step_epochs: int = option(
-        20, api=True, ge=1, doc="step: epochs between two decays (the Keras recipe: 20)"
+        20, api=True, ge=1, le=10_000, doc="step: epochs between two decays (the Keras recipe: 20)"
     )
     step_gamma: float = option(
         0.5,

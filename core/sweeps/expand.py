@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,23 @@ class Child:
     body: dict[str, Any]  # the whole `POST /jobs` body of this child
 
 
-def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, the first field varying slowest."""
+def grid_points(grid: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the grid's values, the first field varying slowest; one at a time,
+    so that a grid is never built whole (issue 17: 810,000 points from a 951-byte body)."""
     names = list(grid)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    for values in itertools.product(*grid.values()):
+        yield dict(zip(names, values, strict=True))
+
+
+def child_count(
+    grid: dict[str, list[Any]] | None = None,
+    *,
+    search: dict[str, dict[str, Any]] | None = None,
+    trials: int = 0,
+) -> int:
+    """How many children `expand` makes, from the lengths alone: checked before expanding."""
+    points = math.prod(len(values) for values in (grid or {}).values())
+    return points * (trials if search else 1)
 
 
 def draw(distribution: dict[str, Any], rng: random.Random) -> Any:
@@ -69,15 +83,14 @@ def expand(
     search: dict[str, dict[str, Any]] | None = None,
     trials: int = 0,
     search_seed: int = 0,
-) -> list[Child]:
+) -> Iterator[Child]:
     """base x grid x trials of the search: each grid point gets `trials` samples (or one child
-    when there is no search). Later sources win: grid and search values override base."""
+    when there is no search). Later sources win: grid and search values override base.
+    Lazy: count with `child_count` first, then take only what is allowed."""
     rng = random.Random(search_seed)
-    children = []
     for point in grid_points(grid or {}):
         samples = trials if search else 1
         for _ in range(samples):
             drawn = {name: draw(d, rng) for name, d in (search or {}).items()}
             full = {**point, **drawn}
-            children.append(Child(point=full, body={**base, **full}))
-    return children
+            yield Child(point=full, body={**base, **full})

@@ -366,3 +366,27 @@ def test_create_without_key_is_401(api: Api) -> None:
         "/jobs", json={"architecture": "resnet", "depth": 20, "epochs": 3}, headers=auth("crs_x")
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"webhook_url": "https://127.0.0.1:9/b"},
+        {"webhook_events": ["status", "epoch"]},
+        {"webhook_url": None, "webhook_events": None},
+    ],
+)
+def test_create_same_idempotency_key_other_webhook_is_422(
+    database_url: str, tmp_path: Path, other: dict[str, object]
+) -> None:
+    """The key covers the whole body, the webhook included (issue 17, item 9)."""
+    settings = make_settings(database_url, tmp_path, allow_private_webhooks=True)
+    with client_for(settings) as client:
+        api = Api(client, database_url, new_key(database_url))
+        key = {"Idempotency-Key": "hooked"}
+        hook = {"webhook_url": "https://127.0.0.1:9/a", "webhook_events": ["status"]}
+        assert api.post_job(headers=key, **hook).status_code == 201
+        assert api.post_job(headers=key, **hook).status_code == 200
+        response = api.post_job(headers=key, **{**hook, **other})
+        assert response.status_code == 422, response.text
+        assert _field_names(response) == ["Idempotency-Key"]

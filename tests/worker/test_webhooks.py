@@ -3,6 +3,7 @@ receiver on 127.0.0.1: which answers are retried, and the address check again at
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from core.store.db import session_scope
 from core.store.webhook_deliveries import job_deliveries
 from testkit.builders import SPEC, make_settings
 from testkit.processes import free_port
+from worker.pinned_address import pinned_request
 from worker.webhook_delivery import deliver, pause_after
 
 
@@ -121,3 +123,45 @@ def test_back_off_doubles_to_an_hour_for_over_a_day(tmp_path: Path) -> None:
     pauses = [pause_after(n, settings) for n in range(1, 40)]
     assert pauses[:4] == [10.0, 20.0, 40.0, 80.0] and max(pauses) == 3600.0
     assert settings.webhook_retry_for_s >= 24 * 3600
+
+
+def test_delivery_connects_to_the_address_it_checked(
+    database_url: str,
+    tmp_path: Path,
+    receiver: tuple[str, type[_Answer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding (issue 17): a name that answers a public address to the check and then
+    127.0.0.1 must not be delivered to loopback."""
+    url, handler = receiver
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    settings = make_settings(
+        database_url, tmp_path, allow_http_webhooks=True, webhook_timeout_s=1.0
+    )
+    job_id, delivery_id = _delivery(settings, f"http://rebind.test:{port}/hook")
+    real = socket.getaddrinfo
+    answers = iter(["192.0.43.10"])  # a public address (IANA), then loopback for ever after
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.test":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    deliver(delivery_id, settings, lambda *args: None)
+    _state_now, attempts = _state(settings, job_id)
+    assert handler.hits == 0  # nothing reached 127.0.0.1
+    [(code, error)] = attempts
+    assert code is None and error is not None
+
+
+def test_pinned_request_keeps_the_name_for_host_and_sni() -> None:
+    import ipaddress
+
+    url, pinned = pinned_request(
+        "https://hooks.example.com:8443/a?b=1", ipaddress.ip_address("2606:4700::1111")
+    )
+    assert url == "https://[2606:4700::1111]:8443/a?b=1"
+    assert pinned.headers == {"host": "hooks.example.com:8443"}
+    assert pinned.extensions == {"sni_hostname": "hooks.example.com"}

@@ -1,0 +1,91 @@
+"""What one owner's predictions may take of the API process (issue 17, item 3): a budget of
+decoded pixels per request, counted from the files' headers before anything is decoded; decoding
+and inference in a bounded pool of their own, so that the threads the database routes use stay
+free; and at most a few predictions of one owner at a time (429 with Retry-After past it)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+from PIL import Image
+
+from api.errors import ApiError, FieldError, invalid
+from core.vocabulary import ErrorCode
+
+T = TypeVar("T")
+RETRY_AFTER_S = 1
+
+
+def declared_pixels(blob: bytes) -> tuple[str, int]:
+    """The format and width x height as the file's header declares them (Pillow reads only the
+    header here); ("", 0) for what is not an image, left to the decoder to explain."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(blob)) as image:
+                width, height = image.size
+                return str(image.format), int(width) * int(height)
+    except Exception:
+        return "", 0
+
+
+def check_pixel_budget(blobs: list[bytes], budget: int, webp_pixels: int) -> None:
+    """A 422 when the files declare more pixels in all than one request may decode, or a WebP
+    file more than `webp_pixels`: Pillow 13 decodes WebP holding the GIL (measured: 200 ms per
+    4096^2 image, during which no other request of the process runs)."""
+    declared = [declared_pixels(blob) for blob in blobs]
+    for i, (format_, pixels) in enumerate(declared):
+        if format_ == "WEBP" and pixels > webp_pixels:
+            reason = f"a WebP image of {pixels} pixels; WebP files are limited to {webp_pixels}"
+            raise invalid([FieldError.body(f"images.{i}", reason)])
+    total = sum(pixels for _, pixels in declared)
+    if total > budget:
+        reason = (
+            f"the files declare {total} pixels in all, over the {budget} one request may decode "
+            "(refused before decoding); send smaller images or fewer per request"
+        )
+        raise invalid([FieldError.body("images", reason)])
+
+
+class PredictGate:
+    """The decoding pool and the per-owner count of predictions running in this process."""
+
+    def __init__(self, *, threads: int, per_owner: int) -> None:
+        self.limiter = anyio.CapacityLimiter(threads)
+        self.per_owner = per_owner
+        self._running: dict[uuid.UUID, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def owner_slot(self, owner_id: uuid.UUID) -> Iterator[None]:
+        with self._lock:
+            running = self._running.get(owner_id, 0)
+            if running >= self.per_owner:
+                raise ApiError(
+                    429,
+                    ErrorCode.too_many_requests,
+                    f"{running} of your predictions are running, the most at once; retry shortly",
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                )
+            self._running[owner_id] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[owner_id] - 1
+                if left:
+                    self._running[owner_id] = left
+                else:
+                    del self._running[owner_id]
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work` in the pool's threads: at most `threads` at once, in this process."""
+        return await anyio.to_thread.run_sync(work, limiter=self.limiter)
