@@ -11,6 +11,7 @@ from api.deps import CurrentOwner, SessionDep, SettingsDep, db_route
 from api.errors import FieldError, error_doc, invalid
 from api.schemas import examples
 from api.schemas.request import JobRequest, check_limits
+from api.submission.datasets import check_dataset
 from api.submission.job_submission import _check_webhook, check_init_from
 from core.architecture import DATASET_CLASSES, parameter_count
 from core.estimate import cost, estimate_times
@@ -115,6 +116,7 @@ def estimate(
     spec = request.resolve()
     check_limits(spec, settings)
     check_init_from(session=session, owner=owner, spec=spec)
+    check_dataset(session=session, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)
     elif request.webhook_events is not None:
