@@ -159,11 +159,13 @@ class Client:
     def download(self, job_id: str, path: str | Path | None = None) -> Path:
         """Save the weights of a succeeded job; the file's sha256 must equal the ETag.
 
-        `path` is a file, a folder (the server's file name inside it) or None (that name in the
-        current folder). Written to a temporary file and renamed, so a failed or corrupt
-        download never leaves a file behind.
+        `path` is a file, a folder (the server's file name inside it; created when the path
+        ends with a slash) or None (that name in the current folder). Written to a temporary
+        file and renamed, so a failed or corrupt download never leaves a file behind.
         """
         target = Path(path) if path is not None else None
+        if target is not None and str(path).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)  # `-o runs/`: a folder, made if need be
         try:
             with self._http.stream("GET", f"/jobs/{job_id}/weights") as response:
                 if response.status_code != 200:

@@ -16,6 +16,7 @@ from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
+from client.job_ids import AmbiguousId, resolve_job_id
 from client.user_config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
@@ -25,7 +26,7 @@ INTERNAL_ERROR = 70  # a bug here (EX_SOFTWARE)
 EPILOG = f"""\
 server and key: --url/--key, else ${URL_VARIABLE}/${KEY_VARIABLE}, else the config file
 {config_path()} (url = "...", key = "..."; another file with $CRS_CONFIG),
-else var/local-api-key of this folder or a parent (`make run`) and http://127.0.0.1:8000.
+else var/local-api-key and var/local-api-url of this folder or a parent (`make run`).
 
 exit status: 0 success; 1 the watched job failed or was cancelled; 2 bad usage, a request
 the service refused (4xx, wrong key) or a file that cannot be written; 3 the service is
@@ -142,11 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = resolve(url=getattr(args, "url", None), key=getattr(args, "key", None))
         key_source = settings.key_source
         with Client(settings.url, settings.key) as client:
+            if getattr(args, "job_id", None):
+                args.job_id = resolve_job_id(client, args.job_id)
             run: Command = args.run
             return run(client, args)
     except KeyboardInterrupt:
         return commands.INTERRUPTED
-    except (ConfigError, FieldSyntaxError) as error:
+    except (ConfigError, FieldSyntaxError, AmbiguousId) as error:
         return fail(str(error), USAGE_ERROR)
     except Unauthorized as error:
         return fail(f"the API key from {key_source} was refused ({error})", USAGE_ERROR)

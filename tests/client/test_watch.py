@@ -48,7 +48,7 @@ def test_watch_shows_progress_bar_and_epoch_lines_and_exits_0(
         # Exactly one line per epoch (a bar frame may share a line, so match the line's start).
         assert sum(line.startswith(f"epoch {epoch}/3  train loss") for line in lines) == 1, text
     assert "attempt 1 on worker@" in text and "fresh start" in text
-    assert "succeeded: final test accuracy" in text
+    assert "succeeded: final test error" in text
 
 
 def test_submit_of_a_dataset_no_worker_has_exits_2_naming_dataset(
