@@ -16,6 +16,7 @@ from api.submission.job_submission import _check_webhook, check_init_from
 from core.architecture import DATASET_CLASSES, parameter_count
 from core.estimate import cost, estimate_times
 from core.store.artifacts import throughput_measurements
+from core.store.worker_data import data_report
 from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -124,7 +125,9 @@ def estimate(
     classes = DATASET_CLASSES[spec["dataset"]]
     figures = cost(spec)
     measured = throughput_measurements(session=session)
-    times = estimate_times(spec, measured)
+    # The images the workers hold (a smaller copy trains faster), else the published 50,000.
+    held = data_report(session=session).train_images.get(spec["dataset"])
+    times = estimate_times(spec, measured, train_images=held)
     if figures["training_flops_per_image"] is None:
         method = NO_FORMULA
     elif not times:

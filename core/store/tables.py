@@ -268,4 +268,5 @@ class WorkerData(Base):
     worker: Mapped[str] = mapped_column(String(255), primary_key=True)  # Celery node name
     datasets: Mapped[list[str]] = mapped_column(JsonDoc)  # present in DATA_DIR
     may_download: Mapped[bool] = mapped_column(Boolean)  # DOWNLOAD_DATASETS
+    train_images: Mapped[dict[str, int]] = mapped_column(JsonDoc)  # by data set, extracted ones
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

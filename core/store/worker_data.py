@@ -25,6 +25,7 @@ class DataReport:
     workers: int  # with a fresh report
     datasets: frozenset[str]  # that some such worker has
     may_download: bool  # whether some such worker may download a missing data set
+    train_images: dict[str, int]  # by data set: the most any such worker holds
 
     @property
     def known(self) -> bool:
@@ -35,7 +36,14 @@ class DataReport:
         return not self.known or self.may_download or dataset in self.datasets
 
 
-def report_data(*, session: Session, worker: str, datasets: list[str], may_download: bool) -> None:
+def report_data(
+    *,
+    session: Session,
+    worker: str,
+    datasets: list[str],
+    may_download: bool,
+    train_images: dict[str, int] | None = None,
+) -> None:
     """Record (replace) the worker's report; the caller commits."""
     row = session.get(WorkerData, worker)
     if row is None:
@@ -43,6 +51,7 @@ def report_data(*, session: Session, worker: str, datasets: list[str], may_downl
         session.add(row)
     row.datasets = sorted(datasets)
     row.may_download = may_download
+    row.train_images = dict(train_images or {})
     row.reported_at = utcnow()
 
 
@@ -57,8 +66,13 @@ def data_report(*, session: Session, fresh_s: float = REPORT_FRESH_S) -> DataRep
     """What the workers with a fresh report have, together."""
     since = utcnow() - timedelta(seconds=fresh_s)
     rows = session.scalars(select(WorkerData).where(WorkerData.reported_at >= since)).all()
+    images: dict[str, int] = {}
+    for row in rows:
+        for name, count in (row.train_images or {}).items():
+            images[name] = max(images.get(name, 0), int(count))
     return DataReport(
         workers=len(rows),
         datasets=frozenset(name for row in rows for name in row.datasets),
         may_download=any(row.may_download for row in rows),
+        train_images=images,
     )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torchvision.datasets import utils as tv_utils
 
+from core.trainer.cifar_pickle import read_pickle
 from core.trainer.errors import DatasetNotFoundError
 from core.trainer.layout import CifarLayout, archive_name, expected_files, layout_of, missing
 
@@ -33,43 +32,8 @@ class CifarData:
         return len(self.classes)
 
 
-# The official files hold numpy arrays, lists, ints and strings; nothing else may be built, so a
-# planted file cannot run code (pickle.load alone would run anything).
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),  # numpy arrays pickled by Python 3 at protocol 2
-}
-
-
-class _CifarUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR file")
-        if module == "numpy.core.multiarray":  # the name numpy 2 keeps only as a deprecated alias
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
-
-
-def _read_pickle(path: Path) -> dict[bytes, Any]:
-    try:
-        with path.open("rb") as f:
-            # bytes: the originals are Python 2 pickles whose keys and names are byte strings.
-            content = _CifarUnpickler(f, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        raise ValueError(f"{path} is not a CIFAR python-pickle file: {error}") from error
-    if not isinstance(content, dict):
-        raise ValueError(f"{path} is not a CIFAR python-pickle file: expected a dict")
-    # Accept str keys as well, for files written by Python 3 tools.
-    return {k.encode() if isinstance(k, str) else k: v for k, v in content.items()}
-
-
 def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    content = _read_pickle(path)
+    content = read_pickle(path)
     if b"data" not in content or label_key not in content:
         raise ValueError(f"{path} lacks the keys b'data' and {label_key!r}")
     data = np.asarray(content[b"data"])
@@ -149,7 +113,7 @@ def load_cifar(data_dir: str | Path, dataset: str = "cifar10", download: bool = 
     folder = root / layout.folder
     batches = [_read_batch(folder / name, layout.label_key) for name in layout.train_files]
     test_data, test_labels = _read_batch(folder / layout.test_file, layout.label_key)
-    meta = _read_pickle(folder / layout.meta_file)
+    meta = read_pickle(folder / layout.meta_file)
     if layout.names_key not in meta:
         raise ValueError(f"{folder / layout.meta_file} lacks the key {layout.names_key!r}")
     classes = [n.decode() if isinstance(n, bytes) else str(n) for n in meta[layout.names_key]]

@@ -8,6 +8,7 @@ from pathlib import Path
 from core.settings import Settings
 from core.store.db import session_scope
 from core.store.worker_data import data_report
+from testkit.builders import TRAIN_PER_CLASS
 from worker.data_report import report_once
 
 
@@ -22,6 +23,8 @@ def test_report_names_the_datasets_found_and_the_download_setting(
     assert found.workers == 2
     assert "cifar10" in found.datasets and not found.may_download
     assert found.serves("cifar10") and not found.serves("cifar100")
+    # The images it trains on, counted from the files (the tests' small CIFAR-10).
+    assert found.train_images == {"cifar10": 10 * TRAIN_PER_CLASS}
     # A report replaces the worker's earlier one.
     report_once(empty.model_copy(update={"download_datasets": True}), "w2@there")
     with session_scope(settings.database_url) as session:

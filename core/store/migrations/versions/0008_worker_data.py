@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("worker", sa.String(length=255), nullable=False),
         sa.Column("datasets", JSON, nullable=False),
         sa.Column("may_download", sa.Boolean(), nullable=False),
+        sa.Column("train_images", JSON, nullable=False),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("worker", name=op.f("pk_worker_data")),
     )
