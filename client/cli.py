@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from client import commands
+from client import commands, extra_commands, sweep_commands
 from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "submit a job; every field of POST /jobs is a flag: --architecture resnet --depth 56 "
         "--epochs 164 [--lr-schedule cosine --no-augment ...] (see the service's /docs)",
     )
+    submit.set_defaults(takes_fields=True)
     submit.add_argument("--watch", action="store_true", help="follow it with a progress bar")
     _watch_options(submit)
     submit.add_argument("--idempotency-key", help="a retry with the same key returns the same job")
@@ -113,9 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = add("cancel", commands.cancel, "cancel a queued or running job")
     cancel.add_argument("job_id")
 
-    download = add("download", commands.download, "save a succeeded job's weights (.pt)")
+    download = add("download", commands.download, "save a succeeded job's weights")
     download.add_argument("job_id")
-    download.add_argument("-o", "--output", help="file or folder (default: the server's name)")
+    download.add_argument("-o", "--output", help="file or folder; dir/ is created")
+    download.add_argument(
+        "--format", choices=["pt", "safetensors", "onnx"], default="pt", help="default: pt"
+    )
+
+    sweep_commands.add_parsers(sub, common, "--epochs 30, --batch-size 64, ...")
+    extra_commands.add_parsers(add)
 
     metrics = add("metrics", commands.metrics, "a job's per-epoch metrics")
     metrics.add_argument("job_id")
@@ -134,7 +141,7 @@ def fail(message: str, status: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "submit":
+    if getattr(args, "takes_fields", False):
         args.fields = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

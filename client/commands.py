@@ -203,7 +203,7 @@ def cancel(client: Client, args: argparse.Namespace) -> int:
 
 
 def download(client: Client, args: argparse.Namespace) -> int:
-    path = client.download(args.job_id, args.output)
+    path = client.download(args.job_id, args.output, format=args.format)
     emit(f"saved {path} ({path.stat().st_size:,} bytes, sha256 matches the ETag)")
     return OK
 

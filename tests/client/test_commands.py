@@ -274,3 +274,23 @@ def test_submit_names_every_field_at_fault_at_once(service: Service) -> None:
     done = crs("submit", "--architecture", "resnet", "--epochs", "0", "--batch-size", "4", **env)
     assert done.returncode == 2
     assert "epochs:" in done.stderr and "batch_size:" in done.stderr, done.stderr
+
+
+def test_download_in_another_format_and_predict_image_files(
+    service: Service, trained: str, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    done = crs("download", trained, "--format", "onnx", "-o", f"{tmp_path}/onnx/", **env)
+    assert done.returncode == 0, done.stderr
+    (saved,) = (tmp_path / "onnx").iterdir()
+    assert saved.suffix == ".onnx" and saved.stat().st_size > 0
+
+    picture = tmp_path / "cat.png"
+    Image.fromarray(np.full((32, 32, 3), 120, dtype=np.uint8)).save(picture)
+    predicted = crs("predict", trained[:8], str(picture), "-k", "2", **env)
+    assert predicted.returncode == 0, predicted.stderr
+    (line,) = predicted.stdout.splitlines()
+    assert "cat.png" in line and line.count("%") == 2
