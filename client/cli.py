@@ -17,7 +17,15 @@ from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
 from client.job_ids import AmbiguousId, resolve_job_id
-from client.user_config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
+from client.schema_help import fields_epilog
+from client.user_config import (
+    KEY_VARIABLE,
+    URL_VARIABLE,
+    ConfigError,
+    config_path,
+    resolve,
+    resolve_url,
+)
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
 SERVICE_ERROR = 3  # unreachable, 5xx, a corrupt download
@@ -57,7 +65,8 @@ def _watch_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(fields_help: str = "") -> argparse.ArgumentParser:
+    """The parser; `fields_help` (the job fields from the schema) ends submit's --help."""
     common = _connection_options()
     parser = argparse.ArgumentParser(
         prog="crs",
@@ -81,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         "submit",
         commands.submit,
         "submit a job; every field of POST /jobs is a flag: --architecture resnet --depth 56 "
-        "--epochs 164 [--lr-schedule cosine --no-augment ...] (see the service's /docs)",
+        "--epochs 164 [--lr-schedule cosine --no-augment ...]; all are listed below",
     )
+    submit.epilog = fields_help
+    submit.formatter_class = argparse.RawDescriptionHelpFormatter
     submit.set_defaults(takes_fields=True)
     submit.add_argument("--watch", action="store_true", help="follow it with a progress bar")
     _watch_options(submit)
@@ -122,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sweep_commands.add_parsers(sub, common, "--epochs 30, --batch-size 64, ...")
-    extra_commands.add_parsers(add)
+    extra_commands.add_parsers(add, fields_help)
 
     metrics = add("metrics", commands.metrics, "a job's per-epoch metrics")
     metrics.add_argument("job_id")
@@ -138,8 +149,20 @@ def fail(message: str, status: int) -> int:
     return status
 
 
+def _fields_help(argv: list[str]) -> str:
+    """The job fields from the service's schema, only for `crs submit/estimate --help`."""
+    words = [word for word in argv if not word.startswith("-")]
+    if not words or words[0] not in ("submit", "estimate") or not {"-h", "--help"} & set(argv):
+        return ""
+    given = argv[argv.index("--url") + 1] if "--url" in argv[:-1] else None
+    try:
+        return fields_epilog(resolve_url(url=given))
+    except ConfigError as error:
+        return f"job fields: {error}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_fields_help(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "takes_fields", False):
         args.fields = extra

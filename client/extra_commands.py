@@ -63,13 +63,17 @@ def predict(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
-def add_parsers(add: Callable[[str, Any, str], argparse.ArgumentParser]) -> None:
+def add_parsers(
+    add: Callable[[str, Any, str], argparse.ArgumentParser], fields_help: str = ""
+) -> None:
     estimated = add(
         "estimate",
         estimate,
         "what a job would cost and take, before submitting it: the flags of crs submit",
     )
     estimated.set_defaults(takes_fields=True)
+    estimated.epilog = fields_help
+    estimated.formatter_class = argparse.RawDescriptionHelpFormatter
     estimated.add_argument("--json", action="store_true")
 
     predicted = add("predict", predict, "classify image files with a succeeded job's model")

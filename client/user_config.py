@@ -94,6 +94,14 @@ def local_url(start: Path | None = None) -> str | None:
         return None
 
 
+def resolve_url(*, url: str | None = None, cwd: Path | None = None) -> str:
+    """The URL alone (no key needed), from the same sources as `resolve`."""
+    file = read_config(config_path())
+    return str(
+        url or os.environ.get(URL_VARIABLE) or file.get("url") or local_url(cwd) or DEFAULT_URL
+    )
+
+
 def resolve(
     *,
     url: str | None = None,

@@ -63,3 +63,18 @@ def test_estimate_prints_parameters_and_a_duration(service: Service) -> None:
     refused = crs("estimate", "--epochs", "0", "--batch-size", "4", **_env(service))
     assert refused.returncode == 2
     assert "epochs:" in refused.stderr and "batch_size:" in refused.stderr
+
+
+def test_submit_help_lists_every_job_field_from_the_schema(service: Service) -> None:
+    import httpx
+
+    fields = httpx.get(f"{service.url}/openapi.json").json()["components"]["schemas"]
+    names = list(fields["JobRequest"]["properties"])
+    done = crs("submit", "--help", CRS_URL=service.url)  # no key needed for the help
+    assert done.returncode == 0, done.stderr
+    for name in names:
+        assert f"  --{name.replace('_', '-')}" in done.stdout, name
+    assert "--lr-schedule (default multistep; choices " in done.stdout
+    assert "--depth (required; 8..1202)" in done.stdout
+    offline = crs("submit", "--help", CRS_URL="http://127.0.0.1:9")
+    assert offline.returncode == 0 and "did not give its schema" in offline.stdout
