@@ -156,16 +156,20 @@ class Client:
 
     # --- files ---
 
-    def download(self, job_id: str, path: str | Path | None = None) -> Path:
+    def download(self, job_id: str, path: str | Path | None = None, *, format: str = "pt") -> Path:
         """Save the weights of a succeeded job; the file's sha256 must equal the ETag.
 
-        `path` is a file, a folder (the server's file name inside it) or None (that name in the
-        current folder). Written to a temporary file and renamed, so a failed or corrupt
-        download never leaves a file behind.
+        `path` is a file, a folder (the server's file name inside it; created when the path
+        ends with a slash) or None (that name in the current folder). Written to a temporary
+        file and renamed, so a failed or corrupt download never leaves a file behind.
         """
         target = Path(path) if path is not None else None
+        if target is not None and str(path).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)  # `-o runs/`: a folder, made if need be
         try:
-            with self._http.stream("GET", f"/jobs/{job_id}/weights") as response:
+            weights = f"/jobs/{job_id}/weights"
+            params = {"format": format}
+            with self._http.stream("GET", weights, params=params) as response:
                 if response.status_code != 200:
                     response.read()
                     raise error_from(response)
@@ -194,6 +198,23 @@ class Client:
         except httpx.TransportError as error:
             raise ConnectionFailed(self.url, describe_transport_error(error)) from None
         return target
+
+    # --- any route ---
+
+    def call(self, method: str, path: str, **options: Any) -> Any:
+        """A JSON route of the API (`options` as httpx takes them); its decoded answer."""
+        return self._json(method, path, **options)
+
+    def fetch(self, path: str, **options: Any) -> tuple[bytes, str | None]:
+        """GET a route's body as bytes (a report, a figure) and its file name, if it gives one."""
+        try:
+            response = self._http.get(path, **options)
+        except httpx.TransportError as error:
+            raise ConnectionFailed(self.url, describe_transport_error(error)) from None
+        if response.status_code >= 400:
+            raise error_from(response)
+        found = re.search(r'filename="?([^";]+)"?', response.headers.get("Content-Disposition", ""))
+        return response.content, (Path(found[1]).name if found else None)
 
     # --- the wire ---
 

@@ -11,12 +11,21 @@ import os
 import sys
 from collections.abc import Callable
 
-from client import commands
+from client import commands, extra_commands, sweep_commands
 from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
-from client.user_config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
+from client.job_ids import AmbiguousId, resolve_job_id
+from client.schema_help import fields_epilog
+from client.user_config import (
+    KEY_VARIABLE,
+    URL_VARIABLE,
+    ConfigError,
+    config_path,
+    resolve,
+    resolve_url,
+)
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
 SERVICE_ERROR = 3  # unreachable, 5xx, a corrupt download
@@ -25,7 +34,7 @@ INTERNAL_ERROR = 70  # a bug here (EX_SOFTWARE)
 EPILOG = f"""\
 server and key: --url/--key, else ${URL_VARIABLE}/${KEY_VARIABLE}, else the config file
 {config_path()} (url = "...", key = "..."; another file with $CRS_CONFIG),
-else var/local-api-key of this folder or a parent (`make run`) and http://127.0.0.1:8000.
+else var/local-api-key and var/local-api-url of this folder or a parent (`make run`).
 
 exit status: 0 success; 1 the watched job failed or was cancelled; 2 bad usage, a request
 the service refused (4xx, wrong key) or a file that cannot be written; 3 the service is
@@ -56,7 +65,8 @@ def _watch_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(fields_help: str = "") -> argparse.ArgumentParser:
+    """The parser; `fields_help` (the job fields from the schema) ends submit's --help."""
     common = _connection_options()
     parser = argparse.ArgumentParser(
         prog="crs",
@@ -80,8 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         "submit",
         commands.submit,
         "submit a job; every field of POST /jobs is a flag: --architecture resnet --depth 56 "
-        "--epochs 164 [--lr-schedule cosine --no-augment ...] (see the service's /docs)",
+        "--epochs 164 [--lr-schedule cosine --no-augment ...]; all are listed below",
     )
+    submit.epilog = fields_help
+    submit.formatter_class = argparse.RawDescriptionHelpFormatter
+    submit.set_defaults(takes_fields=True)
     submit.add_argument("--watch", action="store_true", help="follow it with a progress bar")
     _watch_options(submit)
     submit.add_argument("--idempotency-key", help="a retry with the same key returns the same job")
@@ -112,9 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = add("cancel", commands.cancel, "cancel a queued or running job")
     cancel.add_argument("job_id")
 
-    download = add("download", commands.download, "save a succeeded job's weights (.pt)")
+    download = add("download", commands.download, "save a succeeded job's weights")
     download.add_argument("job_id")
-    download.add_argument("-o", "--output", help="file or folder (default: the server's name)")
+    download.add_argument("-o", "--output", help="file or folder; dir/ is created")
+    download.add_argument(
+        "--format", choices=["pt", "safetensors", "onnx"], default="pt", help="default: pt"
+    )
+
+    sweep_commands.add_parsers(sub, common, "--epochs 30, --batch-size 64, ...")
+    extra_commands.add_parsers(add, fields_help)
 
     metrics = add("metrics", commands.metrics, "a job's per-epoch metrics")
     metrics.add_argument("job_id")
@@ -130,10 +149,22 @@ def fail(message: str, status: int) -> int:
     return status
 
 
+def _fields_help(argv: list[str]) -> str:
+    """The job fields from the service's schema, only for `crs submit/estimate --help`."""
+    words = [word for word in argv if not word.startswith("-")]
+    if not words or words[0] not in ("submit", "estimate") or not {"-h", "--help"} & set(argv):
+        return ""
+    given = argv[argv.index("--url") + 1] if "--url" in argv[:-1] else None
+    try:
+        return fields_epilog(resolve_url(url=given))
+    except ConfigError as error:
+        return f"job fields: {error}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_fields_help(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
-    if args.command == "submit":
+    if getattr(args, "takes_fields", False):
         args.fields = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -142,11 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = resolve(url=getattr(args, "url", None), key=getattr(args, "key", None))
         key_source = settings.key_source
         with Client(settings.url, settings.key) as client:
+            if getattr(args, "job_id", None):
+                args.job_id = resolve_job_id(client, args.job_id)
             run: Command = args.run
             return run(client, args)
     except KeyboardInterrupt:
         return commands.INTERRUPTED
-    except (ConfigError, FieldSyntaxError) as error:
+    except (ConfigError, FieldSyntaxError, AmbiguousId) as error:
         return fail(str(error), USAGE_ERROR)
     except Unauthorized as error:
         return fail(f"the API key from {key_source} was refused ({error})", USAGE_ERROR)

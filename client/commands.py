@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import sys
+from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
@@ -14,7 +15,15 @@ from client.api import Client
 from client.api_types import Event
 from client.fields import parse_fields
 from client.job import Job
-from client.watch import attempt_line, duration, epoch_line, percent, status_line, warning_line
+from client.watch import (
+    attempt_line,
+    duration,
+    epoch_line,
+    error_percent,
+    human_duration,
+    status_line,
+    warning_line,
+)
 
 # Exit statuses a script can rely on (also in `crs --help`).
 OK, JOB_FAILED, INTERRUPTED = 0, 1, 130
@@ -35,15 +44,20 @@ def job_line(job: Job) -> str:
         accuracy = (job.data.get("latest_metrics") or {}).get("test_accuracy")
     return (
         f"{job.id}  {job.status:<9}  {job.name:<10}  "
-        f"{job.epochs_done:>4}/{job.epochs:<4}  {percent(accuracy):>7}  "
+        f"{job.epochs_done:>4}/{job.epochs:<4}  {error_percent(accuracy):>8}  "
         f"{str(job.data.get('created_at', ''))[:19]}"
     )
 
 
-def event_line(event: Event) -> str:
+# The columns of job_line; "test err" is the final (else the latest) test error.
+LIST_HEADER = f"{'id':<36}  {'status':<9}  {'name':<10}  {'epochs':>9}  {'test err':>8}  created"
+
+
+def event_line(event: Event, epochs: int = 0) -> str:
+    """One event; `epochs` is the job's epoch count (epoch events do not carry it)."""
     data = event.data
     if event.type == "epoch":
-        text = epoch_line(data, int(data.get("epochs") or 0))
+        text = epoch_line(data, int(data.get("epochs") or epochs))
     elif event.type == "status":
         text = status_line(data).removeprefix("status ")  # the type column says it
     elif event.type == "attempt":
@@ -100,6 +114,7 @@ def list_command(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         emit_json([job.data for job in jobs])
         return OK
+    emit(LIST_HEADER)
     for job in jobs:
         emit(job_line(job))
     return OK
@@ -129,13 +144,16 @@ def show(client: Client, args: argparse.Namespace) -> int:
         f"progress  {job.epochs_done}/{job.epochs} epochs{inside}, "
         f"attempts {job.data.get('attempts')}"
     )
+    queue = job.data.get("queue")
+    if queue:
+        emit(f"queue     {_queue_place(queue)}")
     if progress.get("eta_seconds") is not None:
         emit(f"eta       {duration(progress['eta_seconds'])}")
     latest = job.data.get("latest_metrics")
     if latest:
         emit(f"latest    {epoch_line(latest, job.epochs)}")
     if job.final_test_accuracy is not None:
-        emit(f"final     test accuracy {percent(job.final_test_accuracy)}")
+        emit(f"final     test error {error_percent(job.final_test_accuracy)}")
     if job.error:
         emit(f"error     {job.error.get('code')}: {job.error.get('message')}")
     for name in ("created_at", "started_at", "finished_at"):
@@ -144,18 +162,34 @@ def show(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
+def _queue_place(queue: dict[str, Any]) -> str:
+    place = f"place {queue.get('position')} ({queue.get('jobs_ahead')} jobs ahead, "
+    place += f"{queue.get('running')} running)"
+    start = queue.get("expected_start")
+    if not start:
+        return f"{place}; no expected start: {queue.get('method')}"
+    try:
+        when = datetime.fromisoformat(str(start))
+        wait = human_duration((when - datetime.now(timezone.utc)).total_seconds())
+        return f"{place}; expected start {when.astimezone():%Y-%m-%d %H:%M} (in {wait})"
+    except ValueError:
+        return f"{place}; expected start {start}"
+
+
 def events(client: Client, args: argparse.Namespace) -> int:
+    epochs = client.job(args.job_id).epochs
     if args.follow:
         for event in client.stream(args.job_id, after=args.after):
             if event.type == "progress" and not args.progress:
                 continue
             if args.type and event.type != args.type:
                 continue
-            emit(json.dumps(event.to_json(), default=str) if args.json else event_line(event))
+            line = event_line(event, epochs)
+            emit(json.dumps(event.to_json(), default=str) if args.json else line)
         return OK
     found = client.all_events(args.job_id, after=args.after, type=args.type)
     for event in found:
-        emit(json.dumps(event.to_json(), default=str) if args.json else event_line(event))
+        emit(json.dumps(event.to_json(), default=str) if args.json else event_line(event, epochs))
     return OK
 
 
@@ -169,7 +203,7 @@ def cancel(client: Client, args: argparse.Namespace) -> int:
 
 
 def download(client: Client, args: argparse.Namespace) -> int:
-    path = client.download(args.job_id, args.output)
+    path = client.download(args.job_id, args.output, format=args.format)
     emit(f"saved {path} ({path.stat().st_size:,} bytes, sha256 matches the ETag)")
     return OK
 

@@ -11,7 +11,8 @@ Each value from the first of these that has it:
        key = "crs_..."
 
 4. the local run (`make run`): the key in `var/local-api-key` of the current folder or the
-   nearest parent that has one, and the URL http://127.0.0.1:8000.
+   nearest parent that has one, and the URL in `var/local-api-url` beside it (written by the
+   run; http://127.0.0.1:8000 without it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ else:  # pragma: no cover - Python 3.10
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 LOCAL_KEY_FILE = Path("var") / "local-api-key"
+LOCAL_URL_FILE = Path("var") / "local-api-url"
 URL_VARIABLE = "CRS_URL"
 KEY_VARIABLE = "CRS_API_KEY"
 CONFIG_VARIABLE = "CRS_CONFIG"
@@ -70,14 +72,34 @@ def read_config(path: Path) -> dict[str, Any]:
     return values
 
 
-def find_local_key(start: Path | None = None) -> Path | None:
-    """`var/local-api-key` in `start` (the current folder) or its nearest parent with one."""
+def find_local_key(start: Path | None = None, name: Path = LOCAL_KEY_FILE) -> Path | None:
+    """`var/local-api-key` (or `name`) in `start` (the current folder) or its nearest parent
+    with one."""
     folder = (start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
-        path = candidate / LOCAL_KEY_FILE
+        path = candidate / name
         if path.is_file():
             return path
     return None
+
+
+def local_url(start: Path | None = None) -> str | None:
+    """The URL the local run wrote beside its key, if any."""
+    path = find_local_key(start, LOCAL_URL_FILE)
+    if path is None:
+        return None
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def resolve_url(*, url: str | None = None, cwd: Path | None = None) -> str:
+    """The URL alone (no key needed), from the same sources as `resolve`."""
+    file = read_config(config_path())
+    return str(
+        url or os.environ.get(URL_VARIABLE) or file.get("url") or local_url(cwd) or DEFAULT_URL
+    )
 
 
 def resolve(
@@ -91,7 +113,7 @@ def resolve(
     env = dict(os.environ) if environ is None else environ
     path = config_path(env)
     file = read_config(path)
-    found_url = url or env.get(URL_VARIABLE) or file.get("url") or DEFAULT_URL
+    found_url = url or env.get(URL_VARIABLE) or file.get("url") or local_url(cwd) or DEFAULT_URL
     if key:
         return Settings(str(found_url), key, "--key")
     if env.get(KEY_VARIABLE):

@@ -1,7 +1,7 @@
 """Watching a job at a terminal: a live progress bar and one line per epoch, fed by its events.
 
 The bar (rich) shows the epoch k/N, the batches done of the epoch, images/s, the job's ETA and the
-last test accuracy; it is drawn only on a terminal, while the lines (status, attempts, epochs,
+last test error; it is drawn only on a terminal, while the lines (status, attempts, epochs,
 warnings) are printed everywhere, so a log or a pipe gets the same record without the bar.
 """
 
@@ -30,8 +30,9 @@ def watch(job: Job, *, console: Console | None = None) -> Job:
     return final
 
 
-def percent(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.2f}%"
+def error_percent(accuracy: Any) -> str:
+    """An accuracy (a fraction) as the error people read, in % (the paper's unit), 2 decimals."""
+    return "-" if accuracy is None else f"{100 * (1 - float(accuracy)):.2f}%"
 
 
 def duration(seconds: Any) -> str:
@@ -44,14 +45,31 @@ def duration(seconds: Any) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def human_duration(seconds: Any) -> str:
+    """A duration as people say it: "45 s", "12 min", "1 h 12 min", "2 d 3 h"; '-' unknown."""
+    if seconds is None:
+        return "-"
+    total = max(0, round(float(seconds)))
+    if total < 60:
+        return f"{total} s"
+    minutes = round(total / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
 def epoch_line(record: dict[str, Any], epochs: int) -> str:
     width = len(str(epochs)) if epochs else 1
     return (
         f"epoch {int(record.get('epoch', 0)):>{width}}/{epochs or '?'}"
         f"  train loss {float(record.get('train_loss', 0)):.4f}"
-        f" acc {percent(record.get('train_accuracy'))}"
+        f" err {error_percent(record.get('train_accuracy'))}"
         f"  test loss {float(record.get('test_loss', 0)):.4f}"
-        f" acc {percent(record.get('test_accuracy'))}"
+        f" err {error_percent(record.get('test_accuracy'))}"
         f"  lr {float(record.get('learning_rate', 0)):.4g}"
         f"  {float(record.get('images_per_second', 0)):,.0f} img/s"
         f"  {duration(record.get('seconds'))}"
@@ -107,7 +125,7 @@ class Display:
             TextColumn("{task.fields[batches]}"),
             TextColumn("{task.fields[speed]}"),
             TextColumn("ETA {task.fields[eta]}"),
-            TextColumn("test acc {task.fields[accuracy]}"),
+            TextColumn("test err {task.fields[accuracy]}"),
             console=console,
             transient=True,  # the summary line replaces it at the end
             refresh_per_second=4,
@@ -120,7 +138,7 @@ class Display:
             batches="",
             speed="",
             eta="-",
-            accuracy=percent((job.data.get("latest_metrics") or {}).get("test_accuracy")),
+            accuracy=error_percent((job.data.get("latest_metrics") or {}).get("test_accuracy")),
         )
 
         progress = job.data.get("progress") or {}
@@ -159,7 +177,7 @@ class Display:
                 description=self._description(),
                 completed=0,
                 batches="",
-                accuracy=percent(data.get("test_accuracy")),
+                accuracy=error_percent(data.get("test_accuracy")),
             )
         elif event.type == "status":
             if not event.is_final:
@@ -196,12 +214,12 @@ class Display:
         if job.status == "succeeded":
             best = job.data.get("best_on_test_set") or {}
             extra = (
-                f" (best {percent(best.get('test_accuracy'))} at epoch {best.get('epoch')})"
+                f" (best {error_percent(best.get('test_accuracy'))} at epoch {best.get('epoch')})"
                 if best
                 else ""
             )
             self.line(
-                f"succeeded: final test accuracy {percent(job.final_test_accuracy)}{extra}; "
+                f"succeeded: final test error {error_percent(job.final_test_accuracy)}{extra}; "
                 f"crs download {job.id}"
             )
         elif job.status == "failed":

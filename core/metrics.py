@@ -20,9 +20,14 @@ def _field(doc: str) -> Any:
 class EpochMetrics:
     epoch: int = _field("1-based")
     train_loss: float = _field("mean cross-entropy over the epoch's (augmented) training batches")
-    train_accuracy: float = _field("0 to 1, on the augmented training batches in training mode")
+    train_accuracy: float = _field(
+        "a fraction, 0 to 1, on the augmented training batches in training mode"
+    )
     test_loss: float = _field("mean cross-entropy on the test set")
-    test_accuracy: float = _field("0 to 1, on the test set")
+    test_accuracy: float = _field(
+        "a fraction, 0 to 1, on the test set (the dashboard and crs show the test error, "
+        "100 x (1 - test_accuracy), in %)"
+    )
     learning_rate: float = _field("at the epoch's end")
     seconds: float = _field("wall time of the epoch, evaluation included")
     images_per_second: float = _field("training images / training time (evaluation excluded)")

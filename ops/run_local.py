@@ -40,10 +40,12 @@ from core.settings import VAR_DIR, Settings, get_settings
 from core.store.db import session_scope
 from core.store.keys import authenticate, create_key
 from core.store.migrate import upgrade
+from core.trainer.layout import LAYOUTS, present
 
 log = logging.getLogger("ops.run_local")
 
 KEY_FILE = VAR_DIR / "local-api-key"
+URL_FILE = VAR_DIR / "local-api-url"  # beside the key: `crs` reads both (client/user_config.py)
 LOCAL_OWNER = "local"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 READY_TIMEOUT_S = 60.0
@@ -69,6 +71,27 @@ def local_key(settings: Settings, path: Path = KEY_FILE) -> str:
     return key
 
 
+def write_url(url: str, path: Path = URL_FILE) -> None:
+    """Where this run's API listens, for `crs` started in this folder or below."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(url + "\n")
+
+
+def data_line(settings: Settings) -> str:
+    """Which data sets DATA_DIR holds, and what happens to a job for one it lacks."""
+    found = [name for name in LAYOUTS if present(settings.data_dir, name)]
+    lacking = [name for name in LAYOUTS if name not in found]
+    parts = [f"found {', '.join(found) or 'none'}"]
+    if lacking:
+        what = (
+            "downloaded on first use"
+            if settings.download_datasets
+            else "DOWNLOAD_DATASETS is off: jobs for it are refused"
+        )
+        parts.append(f"{', '.join(lacking)} missing ({what})")
+    return f"{settings.data_dir}: {'; '.join(parts)}"
+
+
 def banner(settings: Settings, url: str, key: str) -> str:
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     example = (
@@ -85,8 +108,11 @@ def banner(settings: Settings, url: str, key: str) -> str:
             f"            (owner {LOCAL_OWNER!r}, kept in {KEY_FILE})",
             f"  database: {database}",
             f"  broker:   {maybe_sanitize_url(settings.broker_url)}",
-            f"  datasets: {settings.data_dir}",
+            f"  datasets: {data_line(settings)}",
             f"  try:      {example}",
+            f"  crs:      export CRS_URL={url} CRS_API_KEY={key}",
+            f"            (or run crs in this folder or below: it reads {URL_FILE} and {KEY_FILE})",
+            f"  sign in:  {url}/#key={key}",
             "Ctrl-C stops the API and the workers.",
         ]
     )
@@ -212,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(settings.database_url)
     key = local_key(settings)
     url = f"http://{args.host}:{args.port}"
+    write_url(url)
     print(banner(settings, url, key), flush=True)
 
     stop = threading.Event()

@@ -13,7 +13,7 @@ from celery.signals import worker_ready, worker_shutting_down
 
 from core.messaging.broker import TRAIN_QUEUE
 from core.settings import get_settings
-from worker import after_commit, child, dispatch, recovery, spare, supervisor
+from worker import after_commit, child, data_report, dispatch, recovery, spare, supervisor
 from worker.reaper import Reaper
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def start_reaper(sender: Any = None, **_: Any) -> None:
     _reaper = Reaper(settings, send, supervisor.idle_for)
     _reaper.start()
     log.info("reaper started: every %g s", settings.reaper_interval_s)
+    data_report.start(settings, str(getattr(sender, "hostname", None) or "worker"))
     spare.enable(settings)  # the first job's training process, started ahead (issue 10)
 
 

@@ -19,6 +19,7 @@ from core.store.artifacts import throughput_measurements
 from core.store.queue import queue_snapshot
 from core.store.tables import Job, JobStatus
 from core.store.types import utcnow
+from core.store.worker_data import data_report
 
 METHOD = (
     "the running jobs' remaining epochs at their last epoch's time, then each job ahead at its "
@@ -40,9 +41,11 @@ def with_queue_place(view: JobView, session: Session, job: Job) -> JobView:
     )
     if snapshot.running:
         measured = throughput_measurements(session=session)
+        images = data_report(session=session).train_images  # what the workers hold (issue 18)
 
         def job_seconds(spec: dict, epochs: int) -> float | None:
-            times = estimate_times({**spec, "epochs": epochs}, measured)
+            held = images.get(spec.get("dataset", "cifar10"))
+            times = estimate_times({**spec, "epochs": epochs}, measured, train_images=held)
             return min((t["seconds"] for t in times), default=None)
 
         free: list[float] = []

@@ -22,6 +22,7 @@ from api.errors import (
     error_response,
     invalid,
 )
+from api.schemas.request import bound_problems
 from core.store.errors import (
     ComputeBudgetExceeded,
     IdempotencyConflict,
@@ -62,11 +63,21 @@ async def _api_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error)
 
 
-async def _validation(_request: Request, error: Exception) -> JSONResponse:
+# The bodies of these are a job's fields: a refusal by the request model also names the fields
+# outside the deployment's bounds, so that one answer lists every field at fault (issue 18).
+JOB_BODIES = ("/jobs", "/jobs/estimate")
+
+
+async def _validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = error.errors()
-    listed = [_field_error(detail) for detail in details[:MAX_FIELD_ERRORS]]
-    return error_response(invalid(listed, more=len(details) - len(listed)))
+    listed = [_field_error(detail) for detail in error.errors()]
+    body = getattr(error, "body", None)
+    if request.method == "POST" and request.url.path in JOB_BODIES and isinstance(body, dict):
+        named = {found.field for found in listed}
+        settings = request.app.state.services.settings
+        listed += [found for found in bound_problems(body, settings) if found.field not in named]
+    shown = listed[:MAX_FIELD_ERRORS]
+    return error_response(invalid(shown, more=len(listed) - len(shown)))
 
 
 _HTTP_CODES = {

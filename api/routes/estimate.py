@@ -11,10 +11,12 @@ from api.deps import CurrentOwner, SessionDep, SettingsDep, db_route
 from api.errors import FieldError, error_doc, invalid
 from api.schemas import examples
 from api.schemas.request import JobRequest, check_limits
+from api.submission.datasets import check_dataset
 from api.submission.job_submission import _check_webhook, check_init_from
 from core.architecture import DATASET_CLASSES, parameter_count
 from core.estimate import cost, estimate_times
 from core.store.artifacts import throughput_measurements
+from core.store.worker_data import data_report
 from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -115,6 +117,7 @@ def estimate(
     spec = request.resolve()
     check_limits(spec, settings)
     check_init_from(session=session, owner=owner, spec=spec)
+    check_dataset(session=session, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)
     elif request.webhook_events is not None:
@@ -122,7 +125,9 @@ def estimate(
     classes = DATASET_CLASSES[spec["dataset"]]
     figures = cost(spec)
     measured = throughput_measurements(session=session)
-    times = estimate_times(spec, measured)
+    # The images the workers hold (a smaller copy trains faster), else the published 50,000.
+    held = data_report(session=session).train_images.get(spec["dataset"])
+    times = estimate_times(spec, measured, train_images=held)
     if figures["training_flops_per_image"] is None:
         method = NO_FORMULA
     elif not times:

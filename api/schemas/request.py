@@ -140,20 +140,34 @@ def submission_hash(
     return spec_hash({"spec": spec, "webhook_url": webhook_url, "webhook_events": events})
 
 
-def check_limits(spec: dict[str, Any], settings: Settings) -> None:
-    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one."""
+def bound_problems(body: dict[str, Any], settings: Settings) -> list[FieldError]:
+    """The deployment's bounds on depth, epochs and batch_size broken by the body's values
+    (integers only: another type is the request model's to name). Also run on a body the
+    model refused, so that one 422 names every field at fault (issue 18)."""
+
+    def given(name: str) -> int | None:
+        value = body.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
     errors: list[FieldError] = []
-    if spec["depth"] > settings.max_depth:
+    depth, epochs, batch = given("depth"), given("epochs"), given("batch_size")
+    if depth is not None and depth > settings.max_depth:
         errors.append(FieldError.body("depth", f"at most {settings.max_depth} on this service"))
-    if spec["epochs"] > settings.max_epochs:
+    if epochs is not None and epochs > settings.max_epochs:
         errors.append(FieldError.body("epochs", f"at most {settings.max_epochs} on this service"))
-    if not settings.min_batch_size <= spec["batch_size"] <= settings.max_batch_size:
+    if batch is not None and not settings.min_batch_size <= batch <= settings.max_batch_size:
         errors.append(
             FieldError.body(
                 "batch_size",
                 f"between {settings.min_batch_size} and {settings.max_batch_size} on this service",
             )
         )
+    return errors
+
+
+def check_limits(spec: dict[str, Any], settings: Settings) -> None:
+    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one."""
+    errors = bound_problems(spec, settings)
     if spec["train_mode"] == "frozen_base" and spec["init_from"] is None:
         errors.append(
             FieldError.body("init_from", "train_mode frozen_base needs the id of a succeeded job")

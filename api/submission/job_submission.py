@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, submission_hash
+from api.submission.datasets import check_dataset
 from api.submission.job_queue import JobQueue
 from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
@@ -106,6 +107,7 @@ def _accept(
     spec = request.resolve()
     check_limits(spec, settings)
     init_from_id = check_init_from(session=session, owner=owner, spec=spec)
+    check_dataset(session=session, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)
         ensure_secret(session=session, owner_id=owner.id, new_secret=new_secret())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
+from api.submission.datasets import check_dataset
 from api.submission.job_queue import JobQueue
 from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
 from core.messaging.producer import BrokerUnavailable, in_new_session
@@ -245,6 +246,7 @@ def _validated(
         spec = JobRequest.model_validate(child.body).resolve()
         check_limits(spec, settings)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
+        check_dataset(session=session, spec=spec)
     except ValidationError as error:
         fields = [
             FieldError.body(

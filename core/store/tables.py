@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 tables: owners and their API keys, jobs, sweeps, per-epoch metrics, checkpoints,
-weights, artifacts, progress and attempts. The event log and webhook tables: event_tables.py.
+weights, artifacts, progress, attempts and the workers' data sets. The event log and webhook
+tables: event_tables.py.
 
 Every schema change comes with an Alembic migration in `core/store/migrations/versions/`.
 """
@@ -256,3 +257,16 @@ class JobAttempt(Base):
     worker: Mapped[str | None] = mapped_column(String(255), default=None)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     environment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class WorkerData(Base):
+    """What each training worker has in its DATA_DIR, reported at start-up and periodically
+    (issue 18), so that the API can refuse a data set that no worker has."""
+
+    __tablename__ = "worker_data"
+
+    worker: Mapped[str] = mapped_column(String(255), primary_key=True)  # Celery node name
+    datasets: Mapped[list[str]] = mapped_column(JsonDoc)  # present in DATA_DIR
+    may_download: Mapped[bool] = mapped_column(Boolean)  # DOWNLOAD_DATASETS
+    train_images: Mapped[dict[str, int]] = mapped_column(JsonDoc)  # by data set, extracted ones
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -208,7 +208,8 @@ def to_csv(report: dict[str, Any]) -> str:
                 row["runs_finished"],
                 row["runs_total"],
                 final.get("mean"),
-                final.get("std"),
+                # Undefined for one run (n - 1 = 0): an empty cell, not a measured 0.0.
+                final.get("std") if final.get("n", 0) > 1 else None,
                 final.get("min"),
                 final.get("max"),
                 best.get("mean"),

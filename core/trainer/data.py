@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torchvision.datasets import utils as tv_utils
 
+from core.trainer.cifar_pickle import read_pickle
 from core.trainer.errors import DatasetNotFoundError
+from core.trainer.layout import CifarLayout, archive_name, expected_files, layout_of, missing
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CifarLayout:
-    folder: str  # directory the official archive extracts to
-    train_files: tuple[str, ...]
-    test_file: str
-    meta_file: str
-    label_key: bytes  # per-image labels in each batch
-    names_key: bytes  # class names in the meta file
-    url: str
-    md5: str  # of the archive, checked by the download step only
-
-
-LAYOUTS = {
-    "cifar10": CifarLayout(
-        folder="cifar-10-batches-py",
-        train_files=tuple(f"data_batch_{i}" for i in range(1, 6)),
-        test_file="test_batch",
-        meta_file="batches.meta",
-        label_key=b"labels",
-        names_key=b"label_names",
-        url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        md5="c58f30108f718f92721af3b95e74349a",
-    ),
-    "cifar100": CifarLayout(
-        folder="cifar-100-python",
-        train_files=("train",),
-        test_file="test",
-        meta_file="meta",
-        label_key=b"fine_labels",
-        names_key=b"fine_label_names",
-        url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        md5="eb9058c3a382ffc7106e4002c42a8d85",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -68,43 +32,8 @@ class CifarData:
         return len(self.classes)
 
 
-# The official files hold numpy arrays, lists, ints and strings; nothing else may be built, so a
-# planted file cannot run code (pickle.load alone would run anything).
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),  # numpy arrays pickled by Python 3 at protocol 2
-}
-
-
-class _CifarUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR file")
-        if module == "numpy.core.multiarray":  # the name numpy 2 keeps only as a deprecated alias
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
-
-
-def _read_pickle(path: Path) -> dict[bytes, Any]:
-    try:
-        with path.open("rb") as f:
-            # bytes: the originals are Python 2 pickles whose keys and names are byte strings.
-            content = _CifarUnpickler(f, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        raise ValueError(f"{path} is not a CIFAR python-pickle file: {error}") from error
-    if not isinstance(content, dict):
-        raise ValueError(f"{path} is not a CIFAR python-pickle file: expected a dict")
-    # Accept str keys as well, for files written by Python 3 tools.
-    return {k.encode() if isinstance(k, str) else k: v for k, v in content.items()}
-
-
 def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    content = _read_pickle(path)
+    content = read_pickle(path)
     if b"data" not in content or label_key not in content:
         raise ValueError(f"{path} lacks the keys b'data' and {label_key!r}")
     data = np.asarray(content[b"data"])
@@ -121,20 +50,14 @@ def _to_tensor(data: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(data).reshape(-1, 3, 32, 32))
 
 
-def expected_files(dataset: str) -> list[str]:
-    layout = _layout(dataset)
-    names = [*layout.train_files, layout.test_file, layout.meta_file]
-    return [f"{layout.folder}/{name}" for name in names]
-
-
-def _layout(dataset: str) -> CifarLayout:
-    if dataset not in LAYOUTS:
-        raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)}, got {dataset!r}")
-    return LAYOUTS[dataset]
-
-
-def _missing(root: Path, dataset: str) -> list[str]:
-    return [name for name in expected_files(dataset) if not (root / name).is_file()]
+def _extract_archive(root: Path, layout: CifarLayout, dataset: str) -> None:
+    # An archive copied in by hand is used as is, even with download off; its md5 is checked
+    # as a downloaded one's would be.
+    archive = root / archive_name(dataset)
+    if not tv_utils.check_integrity(str(archive), layout.md5):
+        raise DatasetNotFoundError(f"{archive} is not the published archive (md5 differs)")
+    log.info("extracting %s", archive)
+    tv_utils.extract_archive(str(archive), str(root))
 
 
 def _download(root: Path, layout: CifarLayout) -> None:
@@ -155,7 +78,7 @@ _preloaded: dict[tuple[str, str], CifarData] = {}
 def preload(data_dir: str | Path, dataset: str) -> bool:
     """Read the dataset into memory for a later `load_cifar` of this process; whether its files
     were there (nothing is downloaded ahead of a job)."""
-    if _missing(Path(data_dir), dataset):
+    if missing(Path(data_dir), dataset):
         return False
     _preloaded[(str(Path(data_dir).resolve()), dataset)] = load_cifar(data_dir, dataset)
     return True
@@ -164,29 +87,33 @@ def preload(data_dir: str | Path, dataset: str) -> bool:
 def load_cifar(data_dir: str | Path, dataset: str = "cifar10", download: bool = False) -> CifarData:
     """Read CIFAR-10 ("cifar10") or CIFAR-100 ("cifar100", fine labels) from data_dir.
 
-    Missing files are downloaded (md5-checked archive) when download is True; otherwise, or when
-    the download fails, DatasetNotFoundError names the directory and the files expected.
+    The files are read from the extracted folder; a published archive in data_dir is extracted
+    first. Missing files are downloaded (md5-checked archive) when download is True; otherwise,
+    or when the download fails, DatasetNotFoundError names the directory and the files expected.
     """
     preloaded = _preloaded.get((str(Path(data_dir).resolve()), dataset))
     if preloaded is not None:
         return preloaded
-    layout = _layout(dataset)
+    layout = layout_of(dataset)
     root = Path(data_dir)
-    if _missing(root, dataset) and download:
+    if missing(root, dataset) and (root / archive_name(dataset)).is_file():
+        _extract_archive(root, layout, dataset)
+    if missing(root, dataset) and download:
         root.mkdir(parents=True, exist_ok=True)
         _download(root, layout)
-    missing = _missing(root, dataset)
-    if missing:
-        hint = "" if download else " (set download to fetch them)"
+    absent = missing(root, dataset)
+    if absent:
+        archive = archive_name(dataset)
+        hint = "" if download else f" (or the archive {archive}; set download to fetch it)"
         expected = ", ".join(expected_files(dataset))
         raise DatasetNotFoundError(
             f"{dataset} not found in {root.resolve()}: expected {expected}"
-            f"; missing {', '.join(missing)}{hint}"
+            f"; missing {', '.join(absent)}{hint}"
         )
     folder = root / layout.folder
     batches = [_read_batch(folder / name, layout.label_key) for name in layout.train_files]
     test_data, test_labels = _read_batch(folder / layout.test_file, layout.label_key)
-    meta = _read_pickle(folder / layout.meta_file)
+    meta = read_pickle(folder / layout.meta_file)
     if layout.names_key not in meta:
         raise ValueError(f"{folder / layout.meta_file} lacks the key {layout.names_key!r}")
     classes = [n.decode() if isinstance(n, bytes) else str(n) for n in meta[layout.names_key]]

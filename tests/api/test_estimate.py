@@ -87,3 +87,30 @@ def test_estimate_refuses_what_post_jobs_refuses(api: Api, body: dict) -> None:
     submit = api.post("/jobs", json=body)
     assert estimate.status_code == submit.status_code == 422
     assert estimate.json() == submit.json()
+
+
+def test_estimate_scales_by_the_images_the_workers_hold(api: Api) -> None:
+    # The tests' generated CIFAR-10 of 400 images, not the published 50,000 (issue 18).
+    from core.store.worker_data import report_data
+
+    with session_scope(api.database_url) as session:
+        record_throughput(
+            session=session,
+            device="cpu",
+            architecture="resnet",
+            depth=56,
+            batch_size=128,
+            precision="fp32",
+            images_per_second=200.0,
+            epochs=2,
+        )
+        report_data(
+            session=session,
+            worker="w@host",
+            datasets=["cifar10"],
+            may_download=False,
+            train_images={"cifar10": 400},
+        )
+    (found,) = api.post("/jobs/estimate", json=BODY).json()["estimates"]
+    assert found["seconds_per_epoch"] == pytest.approx(400 / 200.0)
+    assert "for 400 images" in found["method"]

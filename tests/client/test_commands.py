@@ -48,17 +48,25 @@ def test_submit_prints_job_and_show_describes_it(service: Service, trained: str)
     assert done.returncode == 0, done.stderr
     assert f"job       {trained}" in done.stdout
     assert "status    succeeded" in done.stdout
-    assert "depth=8" in done.stdout and "final     test accuracy" in done.stdout
+    assert "depth=8" in done.stdout and "final     test error" in done.stdout
 
 
 def test_list_shows_jobs_newest_first_and_filters_by_status(service: Service, trained: str) -> None:
     env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
     done = crs("list", "--status", "succeeded", **env)
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    header, *lines = done.stdout.splitlines()
+    assert header.split() == ["id", "status", "name", "epochs", "test", "err", "created"]
     assert any(line.startswith(trained) and "succeeded" in line for line in lines)
     assert all("succeeded" in line for line in lines)
-    assert crs("list", "--status", "queued", **env).stdout.strip() == ""
+    assert crs("list", "--status", "queued", **env).stdout.strip() == header
+
+
+def test_events_name_the_epoch_count(service: Service, trained: str) -> None:
+    done = crs("events", trained, "--type", "epoch", CRS_URL=service.url, CRS_API_KEY=service.key)
+    assert done.returncode == 0, done.stderr
+    assert f"epoch 1/{JOB['epochs']}" in done.stdout and "/?" not in done.stdout
+    assert " err " in done.stdout  # test error in %, not accuracy (issue 18)
 
 
 def test_metrics_csv_has_one_row_per_epoch(service: Service, trained: str) -> None:
@@ -92,6 +100,11 @@ def test_download_writes_weights_that_load_into_build_model(
         == 0
     )
     assert [path.name for path in folder.iterdir()] == [f"resnet8-{trained}.pt"]
+    # `-o new/` makes the folder (it wrote a file named `new` before, issue 18).
+    new = tmp_path / "new" / "deeper"
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    assert crs("download", trained, "-o", f"{new}/", **env).returncode == 0
+    assert [path.name for path in new.iterdir()] == [f"resnet8-{trained}.pt"]
 
 
 def test_python_client_downloads_with_checked_sha256(
@@ -210,7 +223,7 @@ def test_watch_of_a_finished_job_replays_it_without_a_bar_off_a_terminal(
         "epoch 2/3",
         "epoch 3/3",
     ]
-    assert lines[-1].startswith("succeeded: final test accuracy")
+    assert lines[-1].startswith("succeeded: final test error")
     assert "━" not in done.stdout and "\x1b" not in done.stdout
 
 
@@ -230,3 +243,54 @@ def test_corrupt_download_is_refused_and_leaves_no_file(
     assert done.stderr.startswith(f"crs: error: download of job {trained} is corrupt: sha256 ")
     assert "but the server's ETag is" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_gives_a_queued_jobs_place_and_list_has_its_header(service: Service) -> None:
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    with service.client() as client:
+        first = client.submit(**{**JOB, "epochs": 50})
+        second = client.submit(**{**JOB, "epochs": 50})
+        try:
+            done = crs("show", second.id, **env)
+        finally:
+            client.cancel(second.id)
+            client.cancel(first.id)
+    assert done.returncode == 0, done.stderr
+    queue = [line for line in done.stdout.splitlines() if line.startswith("queue ")]
+    assert len(queue) == 1 and "place " in queue[0] and "jobs ahead" in queue[0], done.stdout
+
+
+def test_a_unique_prefix_of_a_job_id_names_the_job(service: Service, trained: str) -> None:
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    done = crs("show", trained[:8], **env)
+    assert done.returncode == 0, done.stderr
+    assert f"job       {trained}" in done.stdout
+    missing = crs("show", "ffffffffff", **env)
+    assert missing.returncode == 2 and "starting with 'ffffffffff'" in missing.stderr
+
+
+def test_submit_names_every_field_at_fault_at_once(service: Service) -> None:
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    done = crs("submit", "--architecture", "resnet", "--epochs", "0", "--batch-size", "4", **env)
+    assert done.returncode == 2
+    assert "epochs:" in done.stderr and "batch_size:" in done.stderr, done.stderr
+
+
+def test_download_in_another_format_and_predict_image_files(
+    service: Service, trained: str, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    env = {"CRS_URL": service.url, "CRS_API_KEY": service.key}
+    done = crs("download", trained, "--format", "onnx", "-o", f"{tmp_path}/onnx/", **env)
+    assert done.returncode == 0, done.stderr
+    (saved,) = (tmp_path / "onnx").iterdir()
+    assert saved.suffix == ".onnx" and saved.stat().st_size > 0
+
+    picture = tmp_path / "cat.png"
+    Image.fromarray(np.full((32, 32, 3), 120, dtype=np.uint8)).save(picture)
+    predicted = crs("predict", trained[:8], str(picture), "-k", "2", **env)
+    assert predicted.returncode == 0, predicted.stderr
+    (line,) = predicted.stdout.splitlines()
+    assert "cat.png" in line and line.count("%") == 2

@@ -119,4 +119,4 @@ def test_follow_survives_cut_connection_and_api_restart_missing_nothing(
     assert any(line.startswith("connection lost (") for line in lines), watcher.text
     for epoch in range(1, 7):
         assert sum(line.startswith(f"epoch {epoch}/6  train loss") for line in lines) == 1
-    assert "succeeded: final test accuracy" in watcher.text
+    assert "succeeded: final test error" in watcher.text

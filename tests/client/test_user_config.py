@@ -38,6 +38,19 @@ def test_resolve_finds_local_key_in_a_parent_folder(tmp_path: Path) -> None:
     assert found.key_source == str(tmp_path / "var" / "local-api-key")
 
 
+def test_resolve_finds_the_local_runs_url_beside_its_key(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "local-api-key").write_text("crs_local\n")
+    (tmp_path / "var" / "local-api-url").write_text("http://127.0.0.1:8123\n")
+    deep = tmp_path / "a"
+    deep.mkdir()
+    found = resolve(environ=_env(tmp_path), cwd=deep)
+    assert (found.url, found.key) == ("http://127.0.0.1:8123", "crs_local")
+    # CRS_URL still wins.
+    env = {**_env(tmp_path), "CRS_URL": "http://elsewhere:1"}
+    assert resolve(environ=env, cwd=deep).url == "http://elsewhere:1"
+
+
 def test_resolve_without_any_key_names_every_way_to_give_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         resolve(environ=_env(tmp_path), cwd=tmp_path)

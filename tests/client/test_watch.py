@@ -48,11 +48,26 @@ def test_watch_shows_progress_bar_and_epoch_lines_and_exits_0(
         # Exactly one line per epoch (a bar frame may share a line, so match the line's start).
         assert sum(line.startswith(f"epoch {epoch}/3  train loss") for line in lines) == 1, text
     assert "attempt 1 on worker@" in text and "fresh start" in text
-    assert "succeeded: final test accuracy" in text
+    assert "succeeded: final test error" in text
+
+
+def test_submit_of_a_dataset_no_worker_has_exits_2_naming_dataset(
+    service: Service, terminals: list[Terminal]
+) -> None:
+    # No CIFAR-100 on the worker, which said so at start-up, and downloads off (issue 18).
+    terminal = run(terminals, service, "submit", *job_flags(dataset="cifar100"))
+    assert terminal.wait(60) == 2, terminal.text
+    assert "dataset: no worker has cifar100 and none may download it" in terminal.text
 
 
 def test_watch_exits_1_when_the_job_fails(service: Service, terminals: list[Terminal]) -> None:
-    # No CIFAR-100 on the worker and downloads off: the job fails with dataset_missing.
+    # The worker's report forgotten (as before its first one): the cifar100 job is accepted and
+    # fails with dataset_missing; the worker reports again only a minute later.
+    from core.store.db import session_scope
+    from core.store.tables import WorkerData
+
+    with session_scope(service.env["DATABASE_URL"]) as session:
+        session.query(WorkerData).delete()
     terminal = run(terminals, service, "submit", *job_flags(dataset="cifar100"), "--watch")
     status = terminal.wait(RUN_S)
     assert status == 1, f"{terminal.text}\n{service.processes.diagnose()}"

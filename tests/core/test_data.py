@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from core.trainer import data as data_module
 from core.trainer.data import load_cifar
 from core.trainer.errors import DatasetNotFoundError
+from core.trainer.layout import present
 from testkit.cifar_files import CIFAR10_CLASSES, CIFAR100_CLASSES, write_cifar10
 
 
@@ -136,3 +138,23 @@ def test_load_cifar_wrong_shape_raises_value_error(tmp_path: Path, cifar10_dir: 
 def test_load_cifar_unknown_dataset_raises_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cifar10, cifar100"):
         load_cifar(tmp_path, "mnist")
+
+
+def test_present_accepts_the_folder_or_the_published_archive(
+    tmp_path: Path, cifar10_dir: Path
+) -> None:
+    assert present(cifar10_dir, "cifar10")
+    assert not present(cifar10_dir, "cifar100")
+    assert not present(tmp_path, "cifar10")
+    (tmp_path / "cifar-100-python.tar.gz").write_bytes(b"")
+    assert present(tmp_path, "cifar100")
+
+
+def test_load_cifar_refuses_an_archive_that_is_not_the_published_one(
+    tmp_path: Path, cifar10_dir: Path
+) -> None:
+    # Nothing is downloaded: the archive found is checked (md5) and refused, naming it.
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as archive:
+        archive.add(cifar10_dir / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    with pytest.raises(DatasetNotFoundError, match=r"python\.tar\.gz is not the published"):
+        load_cifar(tmp_path, "cifar10")

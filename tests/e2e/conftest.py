@@ -53,6 +53,7 @@ class Deployment:
     processes: Processes
     data_dir: Path
     broker_url: str
+    database_url: str = ""
 
     def diagnose(self) -> str:
         return self.processes.diagnose()
@@ -77,7 +78,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterat
             with session_scope(url) as session:
                 _, key = create_key(session=session, owner_name="e2e")
             with client(base_url, key) as http:
-                yield Deployment(http, api, worker, processes, data_dir, broker)
+                yield Deployment(http, api, worker, processes, data_dir, broker, url)
             processes.stop_all()
     finally:
         processes.stop_all()

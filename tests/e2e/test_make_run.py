@@ -16,7 +16,7 @@ import pytest
 
 from core.settings import Settings
 from core.store.migrate import upgrade
-from ops.run_local import Backoff, local_key
+from ops.run_local import Backoff, banner, local_key, write_url
 from testkit.processes import Processes, wait_for
 from testkit.procfs import children, cmdline, pid_alive
 from testkit.receiver import receiving
@@ -162,3 +162,20 @@ def test_local_key_is_replaced_when_database_does_not_know_it(tmp_path: Path) ->
     assert key != "crs_from_a_deleted_database"
     assert path.read_text().strip() == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_banner_says_which_datasets_it_found_and_how_crs_finds_the_service(
+    tmp_path: Path, cifar_dir: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=url, data_dir=cifar_dir, download_datasets=False
+    )
+    text = banner(settings, "http://127.0.0.1:8000", "crs_k")
+    assert f"{cifar_dir}: found cifar10; cifar100 missing (DOWNLOAD_DATASETS is off" in text
+    assert "export CRS_URL=http://127.0.0.1:8000 CRS_API_KEY=crs_k" in text
+    assert "http://127.0.0.1:8000/#key=crs_k" in text
+    downloading = settings.model_copy(update={"download_datasets": True})
+    assert "cifar100 missing (downloaded on first use)" in banner(downloading, "u", "k")
+    write_url("http://127.0.0.1:8123", tmp_path / "var" / "local-api-url")
+    assert (tmp_path / "var" / "local-api-url").read_text() == "http://127.0.0.1:8123\n"

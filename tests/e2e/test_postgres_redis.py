@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from core.store.db import session_scope
+from core.store.tables import WorkerData
 from testkit.processes import Proc, wait_for
-from tests.e2e.conftest import Deployment, check_trained_job, deployed, submit, wait_job
+from tests.e2e.conftest import (
+    REQUEST,
+    Deployment,
+    check_trained_job,
+    deployed,
+    submit,
+    wait_job,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +71,13 @@ def test_preact_resnet_with_the_keras_recipe_trains_to_the_accuracy_it_reports(
 
 
 def test_job_without_dataset_fails_naming_files_and_remedy(deployment: Deployment) -> None:
-    # The worker's data folder holds CIFAR-10 only.
+    # The worker's data folder holds CIFAR-10 only, and it said so: the API refuses (issue 18).
+    refused = deployment.http.post("/jobs", json={**REQUEST, "dataset": "cifar100"})
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["error"]["fields"]] == ["dataset"]
+    # Its report forgotten (as before its first one), the job is accepted and fails.
+    with session_scope(deployment.database_url) as session:
+        session.query(WorkerData).delete()
     job_id = submit(deployment.http, dataset="cifar100")
     job = wait_job(deployment.http, job_id, diagnose=deployment.diagnose)
     assert job["status"] == "failed"

@@ -15,9 +15,9 @@ import torchvision
 
 from core.spec import TrainConfig
 from core.trainer.compiled import compile_enabled
-from core.trainer.data import expected_files
 from core.trainer.device import choose_precision, resolve_device
 from core.trainer.fingerprint import dataset_fingerprint
+from core.trainer.layout import expected_files
 from worker.training_process.job_run import JobRun
 
 _ROOT = Path(__file__).resolve().parent.parent

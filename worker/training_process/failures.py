@@ -19,8 +19,8 @@ from core.trainer.errors import (
     IncompatibleWeightsError,
     TrainingDivergedError,
 )
+from core.trainer.layout import LAYOUTS, archive_name, expected_files
 
-DATASET_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 DATASET_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 
 
@@ -95,7 +95,7 @@ def describe_failure(
     resolved = ResolvedSpec.from_stored(spec)
     if isinstance(error, DatasetNotFoundError):
         dataset = resolved.dataset
-        folder = DATASET_FOLDERS.get(dataset, dataset)
+        files = ", ".join(expected_files(dataset)) if dataset in LAYOUTS else dataset
         how = (
             "the download failed; the worker's network needs checking"
             if settings.download_datasets
@@ -104,8 +104,9 @@ def describe_failure(
         return Failure(
             "dataset_missing",
             f"the worker has no {dataset} dataset: the service's operator must extract the "
-            f"python version from {DATASET_PAGE} (folder {folder}, files such as data_batch_1) "
-            f"into the worker's DATA_DIR, {how}",
+            f"python version from {DATASET_PAGE} ({files}), or put its archive "
+            f"{archive_name(dataset) if dataset in LAYOUTS else ''}, into the worker's DATA_DIR, "
+            f"{how}",
             detail=f"{detail} (DATA_DIR is {settings.data_dir.resolve()})",
         )
     if isinstance(error, InitFromUnusable):

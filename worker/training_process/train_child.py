@@ -63,13 +63,14 @@ def warm_up(data_dir: Path) -> None:
     import torch
 
     from core.trainer import data, fit  # noqa: F401  (torch and torchvision come in here)
+    from core.trainer.layout import LAYOUTS
     from core.trainer.models import build_model
     from worker.training_process import training  # noqa: F401
 
     # One step of a small network on the CPU: autograd and the CPU's convolution kernels set up
     # ahead (the job seeds torch itself before it builds its own model, so its run is unchanged).
     build_model("resnet", 8)(torch.zeros(2, 3, 32, 32)).sum().backward()
-    found = [name for name in data.LAYOUTS if data.preload(data_dir, name)]
+    found = [name for name in LAYOUTS if data.preload(data_dir, name)]
     log.info("spare ready: datasets %s of %s in memory", found or "none", data_dir)
 
 

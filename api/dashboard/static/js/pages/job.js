@@ -147,6 +147,12 @@ export async function jobPage(view, { match }) {
     );
   }
 
+  // The report's error rates are fractions in its JSON; people read them in % (issue 18).
+  function reportValue(key, value) {
+    if (typeof value !== "number") return value;
+    return key.endsWith("_error") ? `${(100 * value).toFixed(2)} %` : +value.toPrecision(5);
+  }
+
   // The evaluation report of issue 11, where the API has it.
   async function showReport() {
     state.reportShown = true;
@@ -160,7 +166,7 @@ export async function jobPage(view, { match }) {
     replace(
       report,
       h("h2", {}, "Evaluation report"),
-      h("table", { class: "spec" }, h("tbody", {}, scalars.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k.replaceAll("_", " ")), h("td", {}, typeof v === "number" ? +v.toPrecision(5) : v))))),
+      h("table", { class: "spec" }, h("tbody", {}, scalars.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k.replaceAll("_", " ")), h("td", {}, reportValue(k, v)))))),
       h("details", {}, h("summary", {}, "the whole report (JSON)"), h("pre", {}, JSON.stringify(data, null, 2))),
     );
   }

@@ -2,6 +2,7 @@
 // API's defaults; presets for the paper's two recipes; the API's field errors beside the fields.
 
 import { api, openapi } from "../api.js";
+import { estimatePanel } from "../components/estimate.js";
 import { parseValue, requestFields } from "../components/specform.js";
 import { h, notice } from "../dom.js";
 import { errorPct, jobName, shortId } from "../format.js";
@@ -164,6 +165,12 @@ export async function submitPage(view, { params }) {
   );
   fill(STARTING, false);
   if (params.get("init_from")) set("init_from", params.get("init_from"));
+  // The cost and time of what the form holds, asked again as fields change (issue 18).
+  const estimate = estimatePanel(body);
+  form.querySelector(".actions").before(estimate.element);
+  form.addEventListener("input", estimate.refresh);
+  form.addEventListener("change", estimate.refresh);
+  estimate.refresh();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

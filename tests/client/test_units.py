@@ -1,0 +1,26 @@
+"""What a person reads: test error in % (the paper's unit), durations as durations (issue 18)."""
+
+from __future__ import annotations
+
+from client.watch import epoch_line, error_percent, human_duration
+
+
+def test_error_percent_is_one_minus_accuracy_in_percent() -> None:
+    assert error_percent(0.998) == "0.20%"
+    assert error_percent(0.9302) == "6.98%"
+    assert error_percent(None) == "-"
+
+
+def test_epoch_line_shows_errors_not_accuracies() -> None:
+    record = {"epoch": 2, "train_accuracy": 0.75, "test_accuracy": 0.5, "seconds": 3}
+    line = epoch_line(record, 10)
+    assert line.startswith("epoch  2/10") and "err 25.00%" in line and "err 50.00%" in line
+
+
+def test_human_duration_reads_as_a_duration() -> None:
+    assert human_duration(421788) == "4 d 21 h"
+    assert human_duration(4320) == "1 h 12 min"
+    assert human_duration(3600) == "1 h"
+    assert human_duration(754) == "13 min"
+    assert human_duration(42.4) == "42 s"
+    assert human_duration(None) == "-"
