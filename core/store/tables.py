@@ -345,3 +345,7 @@ class JobAttempt(Base):
     worker: Mapped[str | None] = mapped_column(String(255), default=None)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     environment: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+# The data set tables (issue 19) share this metadata; imported last, as they import Base.
+from core.store import dataset_tables as _dataset_tables  # noqa: E402, F401
