@@ -325,3 +325,34 @@ def training_data(*, session: Session, owner_id: uuid.UUID, dataset_id: uuid.UUI
         class_names=list(dataset.class_names or []),
         train_images=int(dataset.train_images or 0),
     )
+
+
+def discard_dataset(*, session: Session, dataset_id: uuid.UUID) -> None:
+    """Remove a data set still processing, with its upload (its processing could not be
+    queued); commits."""
+    dataset = session.get(Dataset, dataset_id, with_for_update=True)
+    if dataset is not None:
+        _drop_upload(session, dataset)
+        session.delete(dataset)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A data set waiting for processing: its upload and the split it asked for."""
+
+    upload_id: uuid.UUID
+    test_fraction: float
+    seed: int
+
+
+def pending_upload(*, session: Session, dataset_id: uuid.UUID) -> PendingUpload | None:
+    """None when the data set is gone or already processed (a second delivery of its task)."""
+    dataset = session.get(Dataset, dataset_id)
+    if (
+        dataset is None
+        or dataset.status != DatasetStatus.processing.value
+        or dataset.upload_id is None
+    ):
+        return None
+    return PendingUpload(dataset.upload_id, dataset.test_fraction, dataset.seed)
