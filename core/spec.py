@@ -16,6 +16,7 @@ import functools
 import math
 import types
 import typing
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,7 +115,13 @@ class TrainConfig:
     )
     # --- data ---
     dataset: str = option(
-        "cifar10", api=True, choices=tuple(DATASETS), doc="`cifar10` or `cifar100`"
+        "cifar10",
+        api=True,
+        doc="`cifar10`, `cifar100`, or the id of one of your ready data sets (POST /datasets), "
+        "whose classes the network then has",
+    )
+    dataset_file: str | None = option(
+        None, doc="the canonical .npz of an uploaded data set (issue 19); the worker fills it in"
     )
     data_dir: str = option("data", doc="holds cifar-10-batches-py/ or cifar-100-python/")
     download: bool = option(False, doc="fetch missing files (torchvision's md5-checked download)")
@@ -243,7 +250,11 @@ class TrainConfig:
 
     @property
     def num_classes(self) -> int:
-        return DATASETS[self.dataset]
+        if self.dataset in DATASETS:
+            return DATASETS[self.dataset]
+        if self.dataset_file is None:
+            raise ValueError(f"dataset {self.dataset!r} has no dataset_file to read")
+        return file_classes(self.dataset_file)
 
     def __post_init__(self) -> None:
         if isinstance(self.lr_milestones, list):  # from JSON; the field stays hashable
@@ -268,6 +279,36 @@ class TrainConfig:
         if "lr_milestones" in values:
             values["lr_milestones"] = tuple(values["lr_milestones"])
         return cls(**values)
+
+
+def dataset_problem(dataset: object, dataset_file: object) -> str | None:
+    """A built-in data set's name, or an uploaded one's id with its canonical file."""
+    if dataset in DATASETS:
+        return None
+    try:
+        uuid.UUID(str(dataset))
+    except ValueError:
+        names = ", ".join(map(repr, DATASETS))
+        return f"dataset must be one of {names} or the id of one of your data sets, got {dataset!r}"
+    if not isinstance(dataset_file, str) or not dataset_file:
+        return f"dataset {dataset} needs dataset_file, the path of its canonical .npz"
+    return None
+
+
+def file_classes(path: str) -> int:
+    """The number of classes of a canonical data set file (core.datasets.canonical), from its
+    `class_names` array's header alone."""
+    import zipfile
+
+    import numpy as np
+
+    with zipfile.ZipFile(path) as archive, archive.open("class_names.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(member)
+    return int(shape[0])
 
 
 @dataclass(frozen=True)
@@ -359,6 +400,7 @@ def config_problems(config: TrainConfig) -> list[str]:
         checks.append("init_weights must name a weights file when train_mode is 'frozen_base'")
     if config.init_weights is not None and not isinstance(config.init_weights, str):
         checks.append(f"init_weights must be a path or None, got {config.init_weights!r}")
+    checks.append(dataset_problem(config.dataset, config.dataset_file))
     if not isinstance(config.data_dir, str) or not config.data_dir:
         checks.append(f"data_dir must be a non-empty path, got {config.data_dir!r}")
     return [c for c in checks if c]
@@ -372,6 +414,8 @@ def spec_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     fields.update({k: v for k, v in values.items() if k in fields})
     if fields["train_mode"] == "frozen_base":
         fields["init_weights"] = "weights.pt"  # the service resolves init_from into a file
+    if fields["dataset"] not in DATASETS:
+        fields["dataset_file"] = "dataset.npz"  # the worker fetches an uploaded data set
     config = typing.cast(TrainConfig, types.SimpleNamespace(**fields))
     problems = []
     for problem in config_problems(config):

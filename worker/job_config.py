@@ -18,7 +18,11 @@ SERVICE_KEYS = frozenset({"init_from"})
 
 
 def train_config(
-    spec: dict[str, Any], settings: Settings, *, init_weights: Path | None = None
+    spec: dict[str, Any],
+    settings: Settings,
+    *,
+    init_weights: Path | None = None,
+    dataset_file: Path | None = None,
 ) -> TrainConfig:
     """The trainer's configuration; a ValueError names every field it refuses."""
     names = {s.name for s in api_settings()}
@@ -32,4 +36,5 @@ def train_config(
         download=settings.download_datasets,
         device=settings.device,
         init_weights=str(init_weights) if init_weights is not None else None,
+        dataset_file=str(dataset_file) if dataset_file is not None else None,
     )

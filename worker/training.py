@@ -22,6 +22,7 @@ from core.store.jobs import load_weights
 from core.store.lifecycle import LeaseLost, load_checkpoint
 from core.store.tables import JobStatus
 from core.trainer import fit
+from worker.dataset_cache import uploaded_dataset
 from worker.db import store_call
 from worker.environment import record_environment
 from worker.failures import Failure, InitFromUnusable, describe_failure
@@ -78,8 +79,11 @@ def _train(job: HeldJob, run: JobRun, scratch: Path | None) -> JobStatus | None:
     settings, job_id = run.settings, run.job_id
     try:
         with _init_weights(job, settings, scratch) as init_weights:
+            dataset_file = uploaded_dataset(settings, job.job_id, job.spec)
             try:
-                config = run.config = train_config(job.spec, settings, init_weights=init_weights)
+                config = run.config = train_config(
+                    job.spec, settings, init_weights=init_weights, dataset_file=dataset_file
+                )
             except ValueError as error:
                 raise Failure(
                     "invalid_spec", f"the job's settings are not trainable: {error}"

@@ -307,9 +307,14 @@ class TrainingData:
     train_images: int
 
 
-def training_data(*, session: Session, owner_id: uuid.UUID, dataset_id: uuid.UUID) -> TrainingData:
-    """The owner's ready data set, or DatasetNotReady saying why not."""
-    dataset = get_dataset(session=session, owner_id=owner_id, dataset_id=dataset_id)
+def training_data(*, session: Session, job_id: uuid.UUID, dataset_id: uuid.UUID) -> TrainingData:
+    """The ready data set a job trains on (its owner's), or DatasetNotReady saying why not."""
+    owner_id = session.scalar(select(Job.owner_id).where(Job.id == job_id))
+    dataset = (
+        None
+        if owner_id is None
+        else get_dataset(session=session, owner_id=owner_id, dataset_id=dataset_id)
+    )
     if dataset is None:
         raise DatasetNotReady(f"no data set {dataset_id}")
     if dataset.status != DatasetStatus.ready.value or dataset.file_id is None:

@@ -165,9 +165,13 @@ def test_delete_is_refused_while_a_queued_job_trains_on_it(database_url: str) ->
 def test_training_data_refuses_a_dataset_that_is_not_ready(database_url: str) -> None:
     owner = _owner(database_url)
     dataset_id = _upload(database_url, owner, b"u")
+    spec = {"architecture": "resnet", "depth": 8, "epochs": 1, "dataset": str(dataset_id)}
+    with session_scope(database_url) as session:
+        job, _ = jobs.create_job(session=session, owner_id=owner, spec=spec, max_queued=10)
+        job_id = job.id
     with session_scope(database_url) as session, pytest.raises(datasets.DatasetNotReady):
-        datasets.training_data(session=session, owner_id=owner, dataset_id=dataset_id)
+        datasets.training_data(session=session, job_id=job_id, dataset_id=dataset_id)
     _ready(database_url, dataset_id, b"c" * 10, "a" * 64)
     with session_scope(database_url) as session:
-        found = datasets.training_data(session=session, owner_id=owner, dataset_id=dataset_id)
+        found = datasets.training_data(session=session, job_id=job_id, dataset_id=dataset_id)
         assert (found.fingerprint, found.size, found.class_names) == ("a" * 64, 10, ["a", "b"])
