@@ -184,10 +184,15 @@ def _store(
 async def _wait(session: Session, owner: Owner, dataset_id: uuid.UUID, seconds: float) -> Dataset:
     deadline = time.monotonic() + seconds
     while True:
-        dataset = await in_thread(session, _get, owner, dataset_id)
+        dataset = await in_thread(session, _fresh, owner, dataset_id)
         if dataset.status != DatasetStatus.processing.value or time.monotonic() > deadline:
             return dataset
         await anyio.sleep(POLL_S)
+
+
+def _fresh(session: Session, owner: Owner, dataset_id: uuid.UUID) -> Dataset:
+    session.expire_all()  # the request's session keeps what it loaded; the worker changed it
+    return _get(session, owner, dataset_id)
 
 
 def _get(session: Session, owner: Owner, dataset_id: uuid.UUID) -> Dataset:
