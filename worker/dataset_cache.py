@@ -12,13 +12,10 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
-from core.architecture import DATASET_CLASSES
 from core.settings import Settings
-from core.store.datasets import DatasetNotReady, TrainingData, read_file, training_data
+from core.store.datasets import TrainingData, read_file, training_data
 from worker.db import store_call
-from worker.failures import Failure
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +53,3 @@ def cached_dataset(
             os.unlink(partial)
     log.info("data set %s (%s) cached at %s", dataset_id, found.fingerprint[:12], path)
     return path, found
-
-
-def uploaded_dataset(settings: Settings, job_id: uuid.UUID, spec: dict[str, Any]) -> Path | None:
-    """The local file of the uploaded data set the job's spec names; None for CIFAR. A data set
-    that is gone or not ready fails the job with a message naming it."""
-    name = str(spec.get("dataset", "cifar10"))
-    if name in DATASET_CLASSES:
-        return None
-    try:
-        path, _ = cached_dataset(settings, job_id=job_id, dataset_id=uuid.UUID(name))
-    except (DatasetNotReady, ValueError) as error:
-        raise Failure("dataset_unusable", f"cannot train on data set {name}: {error}") from error
-    return path

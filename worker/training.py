@@ -22,7 +22,7 @@ from core.store.jobs import load_weights
 from core.store.lifecycle import LeaseLost, load_checkpoint
 from core.store.tables import JobStatus
 from core.trainer import fit
-from worker.dataset_cache import uploaded_dataset
+from worker.dataset_for_job import uploaded_dataset
 from worker.db import store_call
 from worker.environment import record_environment
 from worker.failures import Failure, InitFromUnusable, describe_failure
