@@ -74,3 +74,17 @@ def test_client_upload_reports_bytes_and_trains_a_job_on_it(
         assert dataset["info"]["original_sizes"]["64x48"] == 1
         job = client.submit(architecture="resnet", depth=8, epochs=1, dataset=dataset["id"])
         assert job.id
+
+
+def test_upload_with_wait_refuses_a_bad_archive_with_a_422_naming_the_member(
+    datasets_worker: Service, tmp_path: Path
+) -> None:
+    files = {**image_folder_files(CLASSES, per_class=2), "../escape.png": image_bytes(1)}
+    archive = write_archive(tmp_path / "escape.tar", files, "tar")
+    with datasets_worker.client() as client:
+        answer = client._http.post(
+            "/datasets", params={"name": "x", "wait": 60}, content=archive.read_bytes()
+        )
+    assert answer.status_code == 422, answer.text
+    fields = answer.json()["error"]["fields"]
+    assert fields[0]["field"] == "../escape.png" and "inside the archive" in fields[0]["reason"]
