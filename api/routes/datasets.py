@@ -30,8 +30,10 @@ from api.schemas.datasets import (
     DatasetView,
     dataset_view,
 )
+from core.architecture import DATASET_CLASSES
 from core.datasets.cifar import LAYOUTS
 from core.datasets.queue import DATASET_QUEUE, PROCESS_TASK
+from core.estimate import DATASET_IMAGES
 from core.settings import Settings
 from core.spec import SEED_MAX
 from core.store import datasets as store
@@ -210,17 +212,18 @@ async def list_(owner: CurrentOwner, session: SessionDep, settings: SettingsDep)
 
 
 def builtin(settings: Settings) -> list[BuiltinDataset]:
-    sizes = {"cifar10": 10, "cifar100": 100}
+    """CIFAR-10 and CIFAR-100, and whether the API's DATA_DIR holds their files."""
     found = []
-    for layout, name in zip(LAYOUTS, sizes, strict=True):
+    for layout, name in zip(LAYOUTS, DATASET_CLASSES, strict=True):
         files = [*layout.train, layout.test, layout.meta]
         here = all((FilePath(settings.data_dir) / layout.folder / f).is_file() for f in files)
+        train, test = DATASET_IMAGES[name]
         found.append(
             BuiltinDataset(
                 name=name,  # type: ignore[arg-type]
-                classes=sizes[name],
-                train_images=50_000,
-                test_images=10_000,
+                classes=DATASET_CLASSES[name],
+                train_images=train,
+                test_images=test,
                 available=here,
             )
         )

@@ -90,7 +90,7 @@ class _Counter:
             )
 
 
-def _tar_members(file: IO[bytes], name: str, limits: Limits, size: int) -> Iterator[Member]:
+def _tar_members(file: IO[bytes], limits: Limits, size: int) -> Iterator[Member]:
     counter = _Counter(limits, size)
     where = ARCHIVE
     try:
@@ -200,7 +200,7 @@ def members(
     size = path.stat().st_size
     with path.open("rb") as raw:
         file = _Progress(raw, size, progress) if progress else raw
-        yield from _tar_members(file, path.name, limits, size)  # type: ignore[arg-type]
+        yield from _tar_members(file, limits, size)  # type: ignore[arg-type]
 
 
 class _Progress:

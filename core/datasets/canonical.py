@@ -8,9 +8,7 @@ arrays), read without pickles.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,22 +117,3 @@ def load(path: str | Path) -> Canonical:
     data = Canonical(class_names=names, **arrays)
     check(data)
     return data
-
-
-def to_bytes(data: Canonical) -> bytes:
-    """The canonical file in memory (tests and small data sets)."""
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        **{name: getattr(data, name) for name in ARRAYS},
-        class_names=np.array(data.class_names, dtype=np.str_),
-    )
-    return buffer.getvalue()
-
-
-def is_canonical_file(path: str | Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return {f"{n}.npy" for n in ARRAYS} <= set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False

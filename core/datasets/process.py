@@ -12,8 +12,6 @@ from core.datasets.canonical import Canonical, check
 from core.datasets.errors import DatasetRejected
 from core.datasets.limits import Limits
 
-FORMATS = ("cifar-10-batches-py", "cifar-100-python", "image_folder", "npz")
-
 
 def process_upload(
     path: str | Path,
