@@ -91,3 +91,18 @@ def test_estimate_scales_by_the_datasets_image_count(
     assert estimate["seconds_per_epoch"] == pytest.approx(24 / estimate["images_per_second"])
     cifar = api.post("/jobs/estimate", json=JOB).json()["estimates"][0]
     assert cifar["seconds_per_epoch"] == pytest.approx(50_000 / cifar["images_per_second"])
+
+
+def test_sweep_over_an_unready_dataset_is_a_422_naming_the_child(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    ready = _dataset(api, tmp_path, process=settings)
+    waiting = _dataset(api, tmp_path, process=None)
+    body = {"base": JOB, "grid": {"dataset": [ready, waiting]}}
+    answer = api.post("/sweeps", json=body)
+    assert answer.status_code == 422, answer.text
+    field = answer.json()["error"]["fields"][0]
+    assert field["field"] == "dataset" and waiting in field["reason"]
+    assert api.get("/sweeps").json()["sweeps"] == []
+    body = {"base": JOB, "grid": {"dataset": ["cifar10", ready]}}
+    assert api.post("/sweeps", json=body).status_code == 201
