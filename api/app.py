@@ -13,7 +13,7 @@ from api.middleware.body_limit import BodyLimit, route_limits
 from api.middleware.error_handlers import install_error_handlers
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
-from api.routes import estimate, events, health, jobs, predict, report, sweeps
+from api.routes import datasets, estimate, events, health, jobs, predict, report, sweeps
 from api.streaming import event_hub
 from api.submission.job_queue import JobQueue
 from core.settings import Settings, get_settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[
             {"name": "jobs", "description": "training jobs, their metrics and weights"},
             {"name": "health", "description": "liveness of the API's dependencies"},
+            {"name": "datasets", "description": "your own data sets: upload, check, train on"},
         ],
     )
     app.state.services = Services(
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
+    app.include_router(datasets.router)  # users' own data sets (issue 19)
     event_hub.install(settings, app.state.services.queue)
     install_dashboard(app)  # the web page at /, a client of the routes above
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]

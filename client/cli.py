@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from client import commands
+from client import commands, dataset_commands
 from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     download = add("download", commands.download, "save a succeeded job's weights (.pt)")
     download.add_argument("job_id")
     download.add_argument("-o", "--output", help="file or folder (default: the server's name)")
+
+    dataset_commands.add_parser(add, common)  # crs dataset upload|list|show|delete (issue 19)
 
     metrics = add("metrics", commands.metrics, "a job's per-epoch metrics")
     metrics.add_argument("job_id")

@@ -54,6 +54,7 @@ class FailureCode(str, enum.Enum):
 
     failed = "failed"  # shown when a failed job has no code of its own
     dataset_missing = "dataset_missing"
+    dataset_unusable = "dataset_unusable"  # an uploaded data set gone or not ready (issue 19)
     diverged = "diverged"
     init_from_unusable = "init_from_unusable"
     internal_error = "internal_error"
@@ -83,3 +84,4 @@ class ErrorCode(str, enum.Enum):
     internal_error = "internal_error"
     database_unavailable = "database_unavailable"
     queue_unavailable = "queue_unavailable"
+    upload_incomplete = "upload_incomplete"  # a data set's upload cut off mid-stream (issue 19)

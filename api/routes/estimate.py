@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.dataset_check import check_dataset
 from api.deps import CurrentOwner, SessionDep, SettingsDep, db_route
 from api.errors import FieldError, error_doc, invalid
 from api.schemas import examples
@@ -113,16 +114,18 @@ def estimate(
     """Parameters, FLOPs, memory and time per device for the body of POST /jobs; creates nothing."""
     # The same checks as POST /jobs, in the same order; nothing is written.
     spec = request.resolve()
-    check_limits(spec, settings)
+    uploaded = check_dataset(session=session, owner=owner, spec=spec)
+    check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
     check_init_from(session=session, owner=owner, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)
     elif request.webhook_events is not None:
         raise invalid([FieldError.body("webhook_events", "needs a webhook_url to send them to")])
-    classes = DATASET_CLASSES[spec["dataset"]]
+    classes = uploaded.classes if uploaded else DATASET_CLASSES[spec["dataset"]]
     figures = cost(spec)
     measured = throughput_measurements(session=session)
-    times = estimate_times(spec, measured)
+    # An uploaded data set's epoch is its own image count (issue 19).
+    times = estimate_times(spec, measured, train_images=uploaded.train_images if uploaded else None)
     if figures["training_flops_per_image"] is None:
         method = NO_FORMULA
     elif not times:

@@ -127,8 +127,9 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_limits(spec: dict[str, Any], settings: Settings) -> None:
-    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one."""
+def check_limits(spec: dict[str, Any], settings: Settings, *, classes: int | None = None) -> None:
+    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one.
+    `classes`: an uploaded data set's (api.dataset_check), else the built-in one's."""
     errors: list[FieldError] = []
     if spec["depth"] > settings.max_depth:
         errors.append(FieldError.body("depth", f"at most {settings.max_depth} on this service"))
@@ -153,7 +154,7 @@ def check_limits(spec: dict[str, Any], settings: Settings) -> None:
         raise invalid(errors)
     params = parameter_count(
         spec["depth"],
-        DATASET_CLASSES[spec["dataset"]],
+        classes or DATASET_CLASSES.get(spec["dataset"], 10),
         spec["shortcut"],
         architecture=spec["architecture"],
     )

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.dataset_check import check_dataset
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.submission.job_queue import JobQueue
@@ -104,7 +105,8 @@ def _accept(
 ) -> tuple[Job, bool]:
     """Validate the request and commit the job's row; nothing is sent yet."""
     spec = request.resolve()
-    check_limits(spec, settings)
+    uploaded = check_dataset(session=session, owner=owner, spec=spec)
+    check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
     init_from_id = check_init_from(session=session, owner=owner, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)

@@ -15,6 +15,7 @@ from functools import partial
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.dataset_check import check_dataset
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
@@ -212,7 +213,8 @@ def _validated(
     label = "child " + json.dumps(child.point, sort_keys=False) if child.point else "the sweep"
     try:
         spec = JobRequest.model_validate(child.body).resolve()
-        check_limits(spec, settings)
+        uploaded = check_dataset(session=session, owner=owner, spec=spec)  # issue 19
+        check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
     except ValidationError as error:
         fields = [

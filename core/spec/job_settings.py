@@ -77,8 +77,8 @@ class JobSettings:
     dataset: str = option(
         "cifar10",
         api=True,
-        choices=tuple(DATASETS),
-        doc="`cifar10` or `cifar100`",
+        doc="`cifar10`, `cifar100`, or the id of one of your ready data sets (POST /datasets), "
+        "whose classes the network then has",
         resume_must_match=True,
     )
     augment: bool = option(
@@ -204,4 +204,7 @@ class JobSettings:
 
     @property
     def num_classes(self) -> int:
+        """A built-in data set's class count; an uploaded one's is in its file (TrainConfig)."""
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset {self.dataset!r} is no built-in data set")
         return DATASETS[self.dataset]
