@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.architecture import DATASET_CLASSES
 from core.compute import activation_bytes, weights_bytes
 from core.settings import Settings
 from core.spec import ResolvedSpec
@@ -39,9 +38,7 @@ def job_bytes(spec: dict[str, Any], *, capacity: int, jobs_per_gpu: int) -> int:
     """The device memory one job is expected to hold while it trains."""
     resolved = ResolvedSpec.from_stored(spec)
     architecture, depth, shortcut = resolved.architecture, resolved.depth, resolved.shortcut
-    # An uploaded data set's class count is in its file, not the spec; the classifier's share
-    # of the memory is small, so CIFAR-10's stands in (issue 19).
-    classes = DATASET_CLASSES.get(resolved.dataset, 10)
+    classes = resolved.num_classes
     # fp32 unless the job fixes a 16-bit precision: "auto" may resolve to fp32.
     precision = resolved.precision if resolved.precision in ("bf16", "fp16") else "fp32"
     activations = activation_bytes(

@@ -204,7 +204,7 @@ class JobSettings:
 
     @property
     def num_classes(self) -> int:
-        """A built-in data set's class count; an uploaded one's is in its file (TrainConfig)."""
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset {self.dataset!r} is no built-in data set")
-        return DATASETS[self.dataset]
+        """A built-in data set's class count. An uploaded one's (issue 19) is in its file, which
+        TrainConfig reads; a spec alone has CIFAR-10's 10 stand in for it, which moves only the
+        classifier's small share of the memory and FLOPs figures."""
+        return DATASETS.get(self.dataset, DATASETS["cifar10"])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.store import jobs, keys, lifecycle
+from core.store import jobs, keys, lifecycle, reaping
 from core.store.db import session_scope
 from core.store.migrate import upgrade
 from core.store.scheduling import next_jobs_query
@@ -95,7 +95,7 @@ def test_scaler_query_counts_what_the_store_counts(database: str) -> None:
         )
         # A job whose worker died: back in the queue under the reaper's abandon_job.
         lost = make.running(alice)
-        status = lifecycle.abandon_job(
+        status = reaping.abandon_job(
             session=session,
             job_id=lost.job_id,
             lease_id=lost.lease_id,
