@@ -27,6 +27,14 @@ class JobStatus(str, enum.Enum):
 FINAL_STATUSES = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
 
 
+class DatasetStatus(str, enum.Enum):
+    """An uploaded data set's status (issue 19)."""
+
+    processing = "processing"  # uploaded, being checked and converted by the datasets queue
+    ready = "ready"
+    failed = "failed"  # refused or broken; `error` names the member or field at fault
+
+
 class EventType(str, enum.Enum):
     """What a job's event records (GET /jobs/{id}/events, the SSE stream, webhooks)."""
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.store.dataset_tables import Dataset
+from core.vocabulary import DatasetStatus
 
 EXAMPLE: dict[str, Any] = {
     "id": "5f0c1d2e-8a4b-4c7d-9e1f-2a3b4c5d6e7f",
@@ -56,7 +57,7 @@ class DatasetView(BaseModel):
     id: uuid.UUID
     name: str
     filename: str | None
-    status: Literal["processing", "ready", "failed"]
+    status: DatasetStatus
     progress: float = Field(description="0 to 1: the share of the upload read so far")
     error: str | None = Field(description="why it failed, naming the archive member or field")
     created_at: datetime

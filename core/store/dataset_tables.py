@@ -18,12 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.tables import Base
 from core.store.types import Blob, JsonDoc, UtcDateTime, utcnow
+from core.vocabulary import DatasetStatus  # the statuses are listed there
 
-
-class DatasetStatus(str, enum.Enum):
-    processing = "processing"  # uploaded, being checked and converted by the datasets queue
-    ready = "ready"
-    failed = "failed"  # refused or broken; `error` names the member or field at fault
+__all__ = ["Dataset", "DatasetChunk", "DatasetFile", "DatasetStatus", "FileKind"]
 
 
 class FileKind(str, enum.Enum):
