@@ -14,7 +14,8 @@ import uuid
 from pathlib import Path
 
 from core.settings import Settings
-from core.store.datasets import TrainingData, read_file, training_data
+from core.store.dataset_files import read_file
+from core.store.datasets import TrainingData, training_data
 from worker.store_calls import store_call
 
 log = logging.getLogger(__name__)

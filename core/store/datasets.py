@@ -3,42 +3,29 @@
 A data set is created with its upload stored (one transaction: a cut-off upload leaves
 nothing), processed by the `datasets` queue into the canonical file (`mark_ready`, stored once
 per owner and fingerprint) or refused (`mark_failed`, the upload removed either way), read by
-the workers that train on it (`read_file`), and deleted by its owner unless a queued or running
-job uses it.
+the workers that train on it (`core.store.dataset_files.read_file`), and deleted by its
+owner unless a queued or running job uses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.store.dataset_tables import (
-    Dataset,
-    DatasetChunk,
-    DatasetFile,
-    DatasetStatus,
-    FileKind,
-)
+from core.store.dataset_files import store_file
+from core.store.dataset_tables import Dataset, DatasetChunk, DatasetFile, DatasetStatus, FileKind
 from core.store.errors import JobStateConflict, StorageQuotaExceeded, StoreError
 from core.store.tables import Job, JobStatus
 from core.store.types import utcnow
 
-CHUNK_BYTES = 4 << 20  # one row of dataset_chunks; what a reader or writer holds at once
-
 
 class DatasetNotReady(StoreError):
     """A job names a data set that is processing or failed (HTTP 422 on the `dataset` field)."""
-
-
-class StoredFileCorrupt(StoreError):
-    """A stored file's chunks do not add up to its recorded size and sha256."""
 
 
 @dataclass(frozen=True)
@@ -53,58 +40,6 @@ class Summary:
     class_counts: dict[str, list[int]]
     info: dict[str, Any]
     samples: dict[str, list[str]]
-
-
-def _store_file(
-    session: Session, owner_id: uuid.UUID, kind: FileKind, source: BinaryIO, fingerprint: str | None
-) -> DatasetFile:
-    """The file's row and chunks, flushed, not committed; `source` read a chunk at a time."""
-    row = DatasetFile(
-        owner_id=owner_id, kind=kind.value, fingerprint=fingerprint, size=0, sha256=""
-    )
-    session.add(row)
-    session.flush()
-    digest, size, index = hashlib.sha256(), 0, 0
-    while chunk := source.read(CHUNK_BYTES):
-        # Core inserts: the ORM would keep every chunk in the session until the commit.
-        session.execute(insert(DatasetChunk).values(file_id=row.id, index=index, data=chunk))
-        digest.update(chunk)
-        size += len(chunk)
-        index += 1
-    row.size, row.sha256 = size, digest.hexdigest()
-    session.flush()
-    return row
-
-
-def iter_file(*, session: Session, file_id: uuid.UUID) -> Iterator[bytes]:
-    """The stored file's chunks in order, each read by its own query, checked at the end."""
-    stored = session.get(DatasetFile, file_id)
-    if stored is None:
-        raise StoredFileCorrupt(f"dataset file {file_id} is gone")
-    digest, size = hashlib.sha256(), 0
-    count = session.scalar(select(func.count()).where(DatasetChunk.file_id == file_id)) or 0
-    for index in range(count):
-        data = session.scalar(
-            select(DatasetChunk.data).where(
-                DatasetChunk.file_id == file_id, DatasetChunk.index == index
-            )
-        )
-        if data is None:
-            raise StoredFileCorrupt(f"dataset file {file_id} lacks chunk {index}")
-        digest.update(data)
-        size += len(data)
-        yield bytes(data)
-    if size != stored.size or digest.hexdigest() != stored.sha256:
-        raise StoredFileCorrupt(f"dataset file {file_id} does not match its size and sha256")
-
-
-def read_file(*, session: Session, file_id: uuid.UUID, target: BinaryIO) -> int:
-    """Write the stored file to `target`; its size."""
-    size = 0
-    for chunk in iter_file(session=session, file_id=file_id):
-        target.write(chunk)
-        size += len(chunk)
-    return size
 
 
 def dataset_bytes(*, session: Session, owner_id: uuid.UUID) -> int:
@@ -143,7 +78,7 @@ def create_dataset(
             limit_bytes=quota_bytes,
         )
     try:
-        stored = _store_file(session, owner_id, FileKind.upload, upload, None)
+        stored = store_file(session, owner_id, FileKind.upload, upload, None)
         dataset = Dataset(
             owner_id=owner_id,
             name=name,
@@ -216,7 +151,7 @@ def mark_ready(
     if stored is None:
         try:
             with session.begin_nested():
-                stored = _store_file(
+                stored = store_file(
                     session, dataset.owner_id, FileKind.canonical, canonical, summary.fingerprint
                 )
         except IntegrityError:  # another data set of the owner stored it first

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from core.store import datasets, jobs, keys, storage
+from core.store import dataset_files, datasets, jobs, keys, storage
 from core.store.dataset_tables import DatasetChunk, DatasetFile, DatasetStatus
 from core.store.db import session_scope
 from core.store.errors import JobStateConflict, StorageQuotaExceeded
@@ -74,7 +74,7 @@ def _files(url: str) -> list[tuple[str, int]]:
 def test_create_dataset_stores_the_upload_in_chunks(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(datasets, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(dataset_files, "CHUNK_BYTES", 1000)
     owner = _owner(database_url)
     data = bytes(range(256)) * 10  # 2,560 bytes: three chunks
     dataset_id = _upload(database_url, owner, data)
@@ -85,7 +85,7 @@ def test_create_dataset_stores_the_upload_in_chunks(
         chunks = session.scalar(select(func.count()).select_from(DatasetChunk))
         assert chunks == 3
         target = io.BytesIO()
-        datasets.read_file(session=session, file_id=dataset.upload_id, target=target)
+        dataset_files.read_file(session=session, file_id=dataset.upload_id, target=target)
         assert target.getvalue() == data
 
 
