@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from client.api_types import EpochRecord, Event, EventPage
+from client.datasets import Datasets
 from client.errors import (
     ChecksumMismatch,
     ConnectionFailed,
@@ -43,6 +44,11 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def datasets(self) -> Datasets:
+        """Your own data sets (issue 19): upload, list, get, delete, wait."""
+        return Datasets(self)
 
     def __enter__(self) -> Client:
         return self

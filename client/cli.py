@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from client import commands, extra_commands, sweep_commands
+from client import commands, dataset_commands, extra_commands, sweep_commands
 from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
@@ -134,6 +134,8 @@ def build_parser(fields_help: str = "") -> argparse.ArgumentParser:
 
     sweep_commands.add_parsers(sub, common, "--epochs 30, --batch-size 64, ...")
     extra_commands.add_parsers(add, fields_help)
+
+    dataset_commands.add_parser(add, common)  # crs dataset upload|list|show|delete (issue 19)
 
     metrics = add("metrics", commands.metrics, "a job's per-epoch metrics")
     metrics.add_argument("job_id")

@@ -54,7 +54,8 @@ def training_work(stored: Mapping[str, Any], epochs: int | None = None) -> float
     compute budget counts. 0 for an architecture without a formula."""
     spec = ResolvedSpec.from_stored(stored)
     flops = training_flops(spec.architecture, spec.depth, spec.num_classes, spec.shortcut)
-    train_images, _ = DATASET_IMAGES[spec.dataset]
+    # An uploaded data set's image count is not in its spec: CIFAR's stands in (issue 19).
+    train_images, _ = DATASET_IMAGES.get(spec.dataset, DATASET_IMAGES["cifar10"])
     left = spec.epochs if epochs is None else max(epochs, 0)
     return float(flops or 0) * train_images * left
 
@@ -72,7 +73,7 @@ def estimate_times(
     target = training_flops(spec.architecture, spec.depth, classes, spec.shortcut)
     if target is None:
         return []
-    default_train, _ = DATASET_IMAGES[spec.dataset]
+    default_train, _ = DATASET_IMAGES.get(spec.dataset, DATASET_IMAGES["cifar10"])
     train_n = default_train if train_images is None else train_images
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in measurements:

@@ -171,6 +171,16 @@ class Settings(BaseSettings):
         default=0, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
     )
 
+    # --- users' own data sets (issue 19) ---
+    dataset_max_upload_bytes: int = Field(
+        default=4 * (1 << 30), ge=1024, description="bytes of one POST /datasets upload"
+    )
+    dataset_cache_dir: Path = Field(
+        default=VAR_DIR / "dataset-cache",
+        description="a worker's local copies of uploaded data sets, by fingerprint; local to "
+        "the machine (the database holds the data sets themselves)",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg3_driver(cls, url: str) -> str:

@@ -27,6 +27,14 @@ class JobStatus(str, enum.Enum):
 FINAL_STATUSES = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
 
 
+class DatasetStatus(str, enum.Enum):
+    """An uploaded data set's status (issue 19)."""
+
+    processing = "processing"  # uploaded, being checked and converted by the datasets queue
+    ready = "ready"
+    failed = "failed"  # refused or broken; `error` names the member or field at fault
+
+
 class EventType(str, enum.Enum):
     """What a job's event records (GET /jobs/{id}/events, the SSE stream, webhooks)."""
 
@@ -54,6 +62,7 @@ class FailureCode(str, enum.Enum):
 
     failed = "failed"  # shown when a failed job has no code of its own
     dataset_missing = "dataset_missing"
+    dataset_unusable = "dataset_unusable"  # an uploaded data set gone or not ready (issue 19)
     diverged = "diverged"
     init_from_unusable = "init_from_unusable"
     internal_error = "internal_error"
@@ -84,3 +93,4 @@ class ErrorCode(str, enum.Enum):
     internal_error = "internal_error"
     database_unavailable = "database_unavailable"
     queue_unavailable = "queue_unavailable"
+    upload_incomplete = "upload_incomplete"  # a data set's upload cut off mid-stream (issue 19)

@@ -36,6 +36,7 @@ from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import make_url
 
 from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.dataset_queue import DATASET_WORKER_ARGS
 from core.settings import VAR_DIR, Settings, get_settings
 from core.store.db import session_scope
 from core.store.keys import authenticate, create_key
@@ -140,6 +141,8 @@ def commands(host: str, port: int) -> dict[str, list[str]]:
         "api": [*UVICORN, "--host", host, "--port", str(port)],
         "worker": [*celery, *CELERY_WORKER_ARGS, "-n", "local@%h", *alone],
         "webhook worker": [*celery, *WEBHOOK_WORKER_ARGS, "-n", "local-webhooks@%h", *alone],
+        # Uploaded data sets (issue 19), checked and converted off the API and training.
+        "dataset worker": [*celery, *DATASET_WORKER_ARGS, "-n", "local-datasets@%h", *alone],
     }
 
 

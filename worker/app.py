@@ -15,7 +15,7 @@ from core.messaging.broker import celery_config
 from core.settings import get_settings
 
 settings = get_settings()
-app = Celery("worker", include=["worker.tasks", "worker.signals"])
+app = Celery("worker", include=["worker.tasks", "worker.signals", "worker.dataset_task"])
 app.conf.update(
     celery_config(settings),
     # The message is acknowledged when the job ends, so a worker lost mid-job leaves it with the

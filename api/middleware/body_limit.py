@@ -47,6 +47,8 @@ def route_limits(settings: Settings) -> tuple[RouteLimit, ...]:
     return (
         # Up to predict_max_images uploaded files, or their JSON arrays (issue 11).
         RouteLimit("POST", "/jobs/{job_id}/predict", settings.predict_max_body_bytes),
+        # A data set's archive, streamed to a temporary file (issue 19).
+        RouteLimit("POST", "/datasets", settings.dataset_max_upload_bytes),
     )
 
 

@@ -11,8 +11,9 @@ from api.deps import CurrentOwner, SessionDep, SettingsDep, db_route
 from api.errors import FieldError, error_doc, invalid
 from api.schemas import examples
 from api.schemas.request import JobRequest, check_limits
-from api.submission.datasets import check_dataset
+from api.submission.dataset_availability import check_workers_have
 from api.submission.job_submission import _check_webhook, check_init_from
+from api.submission.uploaded_dataset import check_uploaded
 from core.architecture import DATASET_CLASSES, parameter_count
 from core.estimate import cost, estimate_times
 from core.store.artifacts import throughput_measurements
@@ -115,18 +116,24 @@ def estimate(
     """Parameters, FLOPs, memory and time per device for the body of POST /jobs; creates nothing."""
     # The same checks as POST /jobs, in the same order; nothing is written.
     spec = request.resolve()
-    check_limits(spec, settings)
+    uploaded = check_uploaded(session=session, owner=owner, spec=spec)
+    check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
     check_init_from(session=session, owner=owner, spec=spec)
-    check_dataset(session=session, spec=spec)
+    check_workers_have(session=session, spec=spec)
     if request.webhook_url is not None:
         _check_webhook(request, settings)
     elif request.webhook_events is not None:
         raise invalid([FieldError.body("webhook_events", "needs a webhook_url to send them to")])
-    classes = DATASET_CLASSES[spec["dataset"]]
+    classes = uploaded.classes if uploaded else DATASET_CLASSES[spec["dataset"]]
     figures = cost(spec)
     measured = throughput_measurements(session=session)
-    # The images the workers hold (a smaller copy trains faster), else the published 50,000.
-    held = data_report(session=session).train_images.get(spec["dataset"])
+    # An uploaded data set's epoch is its own image count (issue 19); a built-in one's, the images
+    # the workers hold (a smaller copy trains faster), else the published 50,000.
+    held = (
+        uploaded.train_images
+        if uploaded
+        else data_report(session=session).train_images.get(spec["dataset"])
+    )
     times = estimate_times(spec, measured, train_images=held)
     if figures["training_flops_per_image"] is None:
         method = NO_FORMULA

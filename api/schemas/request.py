@@ -165,8 +165,9 @@ def bound_problems(body: dict[str, Any], settings: Settings) -> list[FieldError]
     return errors
 
 
-def check_limits(spec: dict[str, Any], settings: Settings) -> None:
-    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one."""
+def check_limits(spec: dict[str, Any], settings: Settings, *, classes: int | None = None) -> None:
+    """The deployment's bounds and the cost cap; a 422 naming every field that breaks one.
+    `classes`: an uploaded data set's (api.submission.uploaded_dataset), else the built-in one's."""
     errors = bound_problems(spec, settings)
     if spec["train_mode"] == "frozen_base" and spec["init_from"] is None:
         errors.append(
@@ -180,7 +181,7 @@ def check_limits(spec: dict[str, Any], settings: Settings) -> None:
         raise invalid(errors)
     params = parameter_count(
         spec["depth"],
-        DATASET_CLASSES[spec["dataset"]],
+        classes or DATASET_CLASSES.get(spec["dataset"], 10),
         spec["shortcut"],
         architecture=spec["architecture"],
     )

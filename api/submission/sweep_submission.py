@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
-from api.submission.datasets import check_dataset
+from api.submission.dataset_availability import check_workers_have
 from api.submission.job_queue import JobQueue
 from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
+from api.submission.uploaded_dataset import check_uploaded
 from core.messaging.producer import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts
@@ -244,9 +245,10 @@ def _validated(
     label = "child " + json.dumps(child.point, sort_keys=False) if child.point else "the sweep"
     try:
         spec = JobRequest.model_validate(child.body).resolve()
-        check_limits(spec, settings)
+        uploaded = check_uploaded(session=session, owner=owner, spec=spec)  # issue 19
+        check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
-        check_dataset(session=session, spec=spec)
+        check_workers_have(session=session, spec=spec)
     except ValidationError as error:
         fields = [
             FieldError.body(

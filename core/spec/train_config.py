@@ -12,10 +12,12 @@ import dataclasses
 import math
 import types
 import typing
+import uuid
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from core.architecture import SHORTCUTS, depth_problem, shortcut_problem
+from core.architecture import DATASET_CLASSES, SHORTCUTS, depth_problem, shortcut_problem
 from core.spec.job_settings import JobSettings
 from core.spec.options import Option, Setting, declared, option
 
@@ -24,6 +26,9 @@ from core.spec.options import Option, Setting, declared, option
 class TrainConfig(JobSettings):
     """A job's settings (`JobSettings`) and where it runs."""
 
+    dataset_file: str | None = option(
+        None, doc="the canonical .npz of an uploaded data set (issue 19); the worker fills it in"
+    )
     data_dir: str = option("data", doc="holds cifar-10-batches-py/ or cifar-100-python/")
     download: bool = option(False, doc="fetch missing files (torchvision's md5-checked download)")
     init_weights: str | None = option(
@@ -37,6 +42,14 @@ class TrainConfig(JobSettings):
         problems = config_problems(self)
         if problems:
             raise ValueError("invalid training configuration: " + "; ".join(problems))
+
+    @property
+    def num_classes(self) -> int:
+        if self.dataset in DATASET_CLASSES:
+            return DATASET_CLASSES[self.dataset]
+        if self.dataset_file is None:
+            raise ValueError(f"dataset {self.dataset!r} has no dataset_file to read")
+        return file_classes(self.dataset_file)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (tuples as lists), so the dict goes into JSON and torch.save as is."""
@@ -101,6 +114,34 @@ def _value_problem(setting: Setting, value: object) -> str | None:
     return f"{name} must be {describe_bounds(opt)}, got {value!r}" if broken else None
 
 
+def dataset_problem(dataset: object, dataset_file: object) -> str | None:
+    """A built-in data set's name, or an uploaded one's id with its canonical file."""
+    if dataset in DATASET_CLASSES:
+        return None
+    try:
+        uuid.UUID(str(dataset))
+    except ValueError:
+        names = ", ".join(map(repr, DATASET_CLASSES))
+        return f"dataset must be one of {names} or the id of one of your data sets, got {dataset!r}"
+    if not isinstance(dataset_file, str) or not dataset_file:
+        return f"dataset {dataset} needs dataset_file, the path of its canonical .npz"
+    return None
+
+
+def file_classes(path: str) -> int:
+    """The number of classes of a canonical data set file (core.datasets.canonical), from its
+    `class_names` array's header alone."""
+    import numpy as np  # only a config naming an uploaded data set needs it
+
+    with zipfile.ZipFile(path) as archive, archive.open("class_names.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(member)
+    return int(shape[0])
+
+
 def describe_bounds(opt: Option) -> str:
     """'>= 0 and < 1' for an option's bounds."""
     signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
@@ -136,6 +177,7 @@ def config_problems(config: TrainConfig) -> list[str]:
         checks.append("init_weights must name a weights file when train_mode is 'frozen_base'")
     if config.init_weights is not None and not isinstance(config.init_weights, str):
         checks.append(f"init_weights must be a path or None, got {config.init_weights!r}")
+    checks.append(dataset_problem(config.dataset, config.dataset_file))
     if not isinstance(config.data_dir, str) or not config.data_dir:
         checks.append(f"data_dir must be a non-empty path, got {config.data_dir!r}")
     return [c for c in checks if c]
@@ -149,6 +191,8 @@ def spec_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     fields.update({k: v for k, v in values.items() if k in fields})
     if fields["train_mode"] == "frozen_base":
         fields["init_weights"] = "weights.pt"  # the service resolves init_from into a file
+    if fields["dataset"] not in DATASET_CLASSES:
+        fields["dataset_file"] = "dataset.npz"  # the worker fetches an uploaded data set
     config = typing.cast(TrainConfig, types.SimpleNamespace(**fields))
     problems = []
     for problem in config_problems(config):

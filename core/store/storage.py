@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.store.datasets import dataset_bytes
 from core.store.errors import JobStateConflict, StorageQuotaExceeded
 from core.store.tables import Base, Job, JobStatus
 from core.store.types import utcnow
@@ -29,6 +30,8 @@ def _blob_tables() -> tuple[Any, ...]:
                 mapper.class_
                 for mapper in Base.registry.mappers
                 if any(isinstance(column.type, LargeBinary) for column in mapper.local_table.c)
+                # Data set files (issue 19) belong to an owner, not a job: counted apart below.
+                and "job_id" in mapper.local_table.c
             ),
             key=lambda table: str(table.__tablename__),
         )
@@ -51,8 +54,9 @@ class DeletedBy(str, enum.Enum):
 
 
 def stored_bytes(*, session: Session, owner_id: uuid.UUID) -> int:
-    """Bytes of weights, checkpoints and other files (BLOB_TABLES) of the owner's jobs."""
-    total = 0
+    """Bytes of weights, checkpoints and other files (BLOB_TABLES) of the owner's jobs, and of
+    the owner's data sets."""
+    total = dataset_bytes(session=session, owner_id=owner_id)
     for table in BLOB_TABLES:
         size = session.scalar(
             select(func.sum(table.size))

@@ -84,13 +84,39 @@ def preload(data_dir: str | Path, dataset: str) -> bool:
     return True
 
 
-def load_cifar(data_dir: str | Path, dataset: str = "cifar10", download: bool = False) -> CifarData:
-    """Read CIFAR-10 ("cifar10") or CIFAR-100 ("cifar100", fine labels) from data_dir.
+def load_canonical(path: str | Path) -> CifarData:
+    """An uploaded data set's canonical file (core/datasets/canonical.py: uint8 x_train, x_test
+    N x 3 x 32 x 32, int64 y_train, y_test, class_names), read without pickles."""
+    try:
+        with np.load(path, allow_pickle=False) as content:
+            arrays = {k: content[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            classes = [str(name) for name in content["class_names"]]
+    except (OSError, KeyError) as error:
+        raise DatasetNotFoundError(f"no readable data set file at {path}: {error}") from error
+    return CifarData(
+        train_images=torch.from_numpy(arrays["x_train"]),
+        train_labels=torch.from_numpy(arrays["y_train"].astype(np.int64)),
+        test_images=torch.from_numpy(arrays["x_test"]),
+        test_labels=torch.from_numpy(arrays["y_test"].astype(np.int64)),
+        classes=classes,
+    )
+
+
+def load_cifar(
+    data_dir: str | Path,
+    dataset: str = "cifar10",
+    download: bool = False,
+    canonical: str | Path | None = None,
+) -> CifarData:
+    """Read CIFAR-10 ("cifar10") or CIFAR-100 ("cifar100", fine labels) from data_dir, or an
+    uploaded data set from its `canonical` file (issue 19).
 
     The files are read from the extracted folder; a published archive in data_dir is extracted
     first. Missing files are downloaded (md5-checked archive) when download is True; otherwise,
     or when the download fails, DatasetNotFoundError names the directory and the files expected.
     """
+    if canonical is not None:
+        return load_canonical(canonical)
     preloaded = _preloaded.get((str(Path(data_dir).resolve()), dataset))
     if preloaded is not None:
         return preloaded

@@ -64,7 +64,9 @@ def fit(
         model.load_state_dict(resume_from["model"])
     elif config.init_weights:
         load_initial_weights(model, config.init_weights)  # before the data: fail fast
-    data = load_cifar(config.data_dir, config.dataset, download=config.download)
+    data = load_cifar(
+        config.data_dir, config.dataset, download=config.download, canonical=config.dataset_file
+    )
     if resume_from is None and not config.init_weights:
         set_normalization(model, *normalization_statistics(data.train_images, config.normalization))
     # After loading: the config's BN settings hold for this run (eps is saved with the weights).

@@ -33,6 +33,10 @@ OPERATIONS = {
     ("GET", "/sweeps/{sweep_id}/report"),
     ("GET", "/sweeps/{sweep_id}/figure"),
     ("GET", "/healthz"),
+    ("POST", "/datasets"),
+    ("GET", "/datasets"),
+    ("GET", "/datasets/{dataset_id}"),
+    ("DELETE", "/datasets/{dataset_id}"),
 }
 
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from core.messaging.broker import CELERY_WORKER_ARGS, WEBHOOK_WORKER_ARGS
+from core.messaging.dataset_queue import DATASET_WORKER_ARGS
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +81,21 @@ def _expand(value: str, env: dict[str, str] = SECRETS) -> str:
 
 
 def test_compose_has_database_broker_api_and_worker(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "api", "worker", "webhooks"}
+    assert set(compose["services"]) == {
+        "postgres",
+        "redis",
+        "api",
+        "worker",
+        "webhooks",
+        "datasets",
+    }
+
+
+def test_compose_dataset_worker_runs_the_datasets_queue(compose: dict[str, Any]) -> None:
+    command = shlex.split(_command(compose["services"]["datasets"]))
+    # DATASET_WORKER_ARGS as written out (issue 19).
+    assert command[: len(DATASET_WORKER_ARGS) + 1] == ["celery", *DATASET_WORKER_ARGS]
+    assert compose["services"]["datasets"]["depends_on"]["api"]["condition"] == "service_healthy"
 
 
 def test_compose_api_migrates_then_serves_the_app(compose: dict[str, Any]) -> None:
@@ -142,8 +157,8 @@ CUDA_MPS_ENV = ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY")
 def test_compose_environment_names_settings_fields(compose: dict[str, Any]) -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert not fields & set(CUDA_MPS_ENV)
-    allowed = {"api": set(), "worker": set(CUDA_MPS_ENV), "webhooks": set()}
-    for name in ("api", "worker", "webhooks"):
+    allowed = {"api": set(), "worker": set(CUDA_MPS_ENV), "webhooks": set(), "datasets": set()}
+    for name in ("api", "worker", "webhooks", "datasets"):
         env = _env(compose["services"][name])
         assert {"DATABASE_URL", "BROKER_URL", "DATA_DIR"} <= set(env)
         others = set(env) - fields
@@ -356,6 +371,7 @@ def test_compose_publishes_only_the_api_and_only_on_localhost(compose: dict[str,
         "api": ["127.0.0.1:${API_PORT:-8000}:8000"],
         "worker": [],
         "webhooks": [],
+        "datasets": [],
     }
     host, port, container = _expand(published["api"][0]).split(":")
     assert (host, port, container) == ("127.0.0.1", "8000", "8000")

@@ -52,7 +52,12 @@ def test_worker_module_queries_no_table_itself(path: Path) -> None:
 
 
 # The layer below both of the worker's processes: what the training process may use of the rest.
-SHARED_FLOOR = {"worker.held_job", "worker.store_calls", "worker.after_commit"}
+SHARED_FLOOR = {
+    "worker.held_job",
+    "worker.store_calls",
+    "worker.after_commit",
+    "worker.dataset_cache",  # uploaded data sets' local copies (issue 19)
+}
 
 
 def _worker_imports() -> dict[str, set[str]]:

@@ -63,9 +63,16 @@ def environment(config: TrainConfig) -> dict[str, Any]:
         "device": _device_name(device),
         "precision": choose_precision(config.precision, device).name,
         "compiled": compile_enabled(config.compile, device, config.epochs),
-        "dataset_sha256": dataset_fingerprint(
-            Path(config.data_dir), expected_files(config.dataset)
-        ),
+        **_dataset_record(config),
+    }
+
+
+def _dataset_record(config: TrainConfig) -> dict[str, Any]:
+    if config.dataset_file is not None:
+        # An uploaded data set (issue 19): its cached file is named by its fingerprint.
+        return {"dataset_fingerprint": Path(config.dataset_file).stem}
+    return {
+        "dataset_sha256": dataset_fingerprint(Path(config.data_dir), expected_files(config.dataset))
     }
 
 

@@ -74,7 +74,7 @@ def store_exports(run: JobRun, result: FitResult) -> None:
 
 def make_artifacts(config: TrainConfig, result: FitResult) -> dict[str, ArtifactFile]:
     spec = {k: v for k, v in config.to_dict().items() if k not in LOCAL_NAMES}
-    data = load_cifar(Path(config.data_dir), config.dataset)
+    data = load_cifar(Path(config.data_dir), config.dataset, canonical=config.dataset_file)
     model = cpu_copy(result.model)
     # One fp32 CPU pass over the test set serves the report and the ONNX check.
     logits = torch_logits(model, data.test_images)
@@ -117,7 +117,11 @@ def _record_throughput(run: JobRun, config: TrainConfig, result: FitResult) -> N
     # Training images per second of whole epoch (evaluation and checkpoint included): what an
     # estimate of epoch times needs. The first epoch carries one-off costs (allocator, cuDNN
     # autotuning, compilation).
-    train_images = len(load_cifar(Path(config.data_dir), config.dataset).train_labels)
+    train_images = len(
+        load_cifar(
+            Path(config.data_dir), config.dataset, canonical=config.dataset_file
+        ).train_labels
+    )
     speeds = [train_images / m.seconds for m in result.history if m.seconds > 0]
     steady = speeds[1:] if len(speeds) > 1 else speeds
     if not steady:

@@ -15,7 +15,11 @@ from core.spec import SERVICE_NAMES, ResolvedSpec, TrainConfig
 
 
 def train_config(
-    spec: dict[str, Any], settings: Settings, *, init_weights: Path | None = None
+    spec: dict[str, Any],
+    settings: Settings,
+    *,
+    init_weights: Path | None = None,
+    dataset_file: Path | None = None,
 ) -> TrainConfig:
     """The trainer's configuration; a ValueError names every field it refuses."""
     job_values = ResolvedSpec.from_stored(spec).job_settings()
@@ -29,4 +33,5 @@ def train_config(
         download=settings.download_datasets,
         device=settings.device,
         init_weights=str(init_weights) if init_weights is not None else None,
+        dataset_file=str(dataset_file) if dataset_file is not None else None,
     )

@@ -25,6 +25,7 @@ from core.store.tables import JobStatus
 from core.trainer.fit import fit
 from worker.held_job import LeaseLost
 from worker.store_calls import store_call
+from worker.training_process.dataset_for_job import uploaded_dataset
 from worker.training_process.environment import record_environment
 from worker.training_process.failures import Failure, InitFromUnusable, describe_failure
 from worker.training_process.job_config import train_config
@@ -76,8 +77,11 @@ def _train(job: JobToTrain, run: JobRun, scratch: Path | None) -> JobStatus | No
     settings, job_id = run.settings, run.job_id
     try:
         with _init_weights(job, settings, scratch) as init_weights:
+            dataset_file = uploaded_dataset(settings, job.job_id, job.spec)
             try:
-                config = run.config = train_config(job.spec, settings, init_weights=init_weights)
+                config = run.config = train_config(
+                    job.spec, settings, init_weights=init_weights, dataset_file=dataset_file
+                )
             except ValueError as error:
                 raise Failure(
                     "invalid_spec", f"the job's settings are not trainable: {error}"

@@ -5,6 +5,7 @@
 import { setUnauthorizedHandler } from "./api.js";
 import { notice, replace } from "./dom.js";
 import { comparePage } from "./pages/compare.js";
+import { datasetsPage } from "./pages/datasets.js";
 import { jobPage } from "./pages/job.js";
 import { jobsPage } from "./pages/jobs.js";
 import { signinPage } from "./pages/signin.js";
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/compare$/, comparePage, "compare"],
   [/^\/sweeps$/, sweepsPage, "sweeps"],
   [/^\/sweeps\/([0-9a-fA-F-]{36})$/, sweepPage, "sweeps"],
+  [/^\/datasets(?:\/([0-9a-fA-F-]{36}))?$/, datasetsPage, "datasets"],
 ];
 
 const view = document.getElementById("view");

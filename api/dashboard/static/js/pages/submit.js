@@ -33,7 +33,7 @@ async function succeededJobs() {
 }
 
 export async function submitPage(view, { params }) {
-  const [schema, donors] = await Promise.all([openapi(), succeededJobs()]);
+  const [schema, donors, datasets] = await Promise.all([openapi(), succeededJobs(), api("/datasets")]);
   const fields = requestFields(schema);
   const inputs = new Map();
   const errors = new Map();
@@ -59,6 +59,12 @@ export async function submitPage(view, { params }) {
       input.put = (values) => {
         for (const box of input.querySelectorAll("input")) box.checked = (values || []).includes(box.value);
       };
+    } else if (field.name === "dataset") {
+      // The built-in data sets and your ready uploads (issue 19), by id.
+      input = h("select", { id, name: field.name, "aria-describedby": describedBy },
+        datasets.builtin.map((d) => h("option", { value: d.name }, d.name)),
+        datasets.uploads.filter((d) => d.status === "ready").map((d) =>
+          h("option", { value: d.id }, `${d.name} · ${d.num_classes} classes · ${shortId(d.id)}`)));
     } else if (field.kind === "bool") {
       input = h("input", { id, name: field.name, type: "checkbox", "aria-describedby": describedBy });
     } else if (field.kind === "job") {

@@ -12,11 +12,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.errors import FieldError, invalid
+from core.architecture import DATASET_CLASSES
 from core.store.worker_data import data_report
 
 
-def check_dataset(*, session: Session, spec: dict[str, Any]) -> None:
+def check_workers_have(*, session: Session, spec: dict[str, Any]) -> None:
     dataset = spec["dataset"]
+    if dataset not in DATASET_CLASSES:
+        return  # an uploaded data set: the store serves it to every worker (issue 19)
     report = data_report(session=session)
     if report.serves(dataset):
         return
