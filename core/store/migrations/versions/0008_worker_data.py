@@ -1,6 +1,6 @@
 """worker_data: the data sets each training worker has and whether it may download (issue 18)
 
-Revision ID: 0008_worker_data
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07 22:30:00
 """

@@ -1,7 +1,7 @@
 """datasets, dataset_files, dataset_chunks: users' own data sets (issue 19)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 21:30:00
 """
 
