@@ -9,7 +9,9 @@ should_stop is polled before every batch and, when it returns True, fit checkpoi
 a FitResult with stopped=True; on_checkpoint receives a full Checkpoint after every epoch
 (after on_epoch), every checkpoint_interval_s seconds mid-epoch, and when stopped; resume_from
 continues from such a checkpoint and ends, on the CPU, with bitwise the same weights as a run
-never stopped.
+never stopped. on_warning receives a TrainingWarning (watchdog.judge_epoch: a loss far above
+chance, a test loss thousands of times the training loss) the first time an epoch shows it;
+the run goes on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from core.trainer.loop import train_one_epoch
     from core.trainer.models import build_model, count_parameters
     from core.trainer.results import EpochMetrics, FitResult
+    from core.trainer.watchdog import TrainingWarning, judge_epoch
 
 _SOURCES = {
     "Checkpoint": "checkpoint",
@@ -48,6 +51,8 @@ _SOURCES = {
     "count_parameters": "models",
     "EpochMetrics": "results",
     "FitResult": "results",
+    "TrainingWarning": "watchdog",
+    "judge_epoch": "watchdog",
 }
 
 __all__ = [
@@ -60,10 +65,12 @@ __all__ = [
     "IncompatibleWeightsError",
     "TrainConfig",
     "TrainingDivergedError",
+    "TrainingWarning",
     "build_model",
     "count_parameters",
     "evaluate",
     "fit",
+    "judge_epoch",
     "load_cifar",
     "train_one_epoch",
 ]
