@@ -45,9 +45,7 @@ def test_judge_epoch_healthy_or_overfitting_runs_stay_silent() -> None:
     assert judge_epoch(_epoch(1e-4, 1.5, epoch=90), num_classes=10) == []
     # CIFAR-100 starts at ln 100 = 4.6: a loss of 9 is still ordinary there, not for CIFAR-10.
     assert judge_epoch(_epoch(9.0, 9.0), num_classes=100) == []
-    assert [w.code for w in judge_epoch(_epoch(9.0, 9.0), num_classes=10)] == [
-        "loss_above_chance"
-    ]
+    assert [w.code for w in judge_epoch(_epoch(9.0, 9.0), num_classes=10)] == ["loss_above_chance"]
 
 
 def test_judge_epoch_nan_is_the_loops_business_not_a_warning() -> None:
