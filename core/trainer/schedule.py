@@ -17,21 +17,14 @@ from core.trainer.config import TrainConfig
 WARMUP_WINDOW = 20  # batches in the running training error (about 2,500 images at batch 128)
 AUTO_WARMUP_DEPTH = 110  # section 4.2 warms up ResNet-110 (and the 1202-layer net) only
 AUTO_WARMUP_ARCHITECTURES = ("resnet", "plain")  # the paper's; the Keras recipe has no warm-up
-# The VGGs warm up at every depth (issue 22). Their classifier sees 512 unpooled features whose
-# dot products between images are ~640 (a ResNet's 64 pooled ones: ~12 for the preact net,
-# ~120 for the ResNet), so one step at lr 0.1 moves every logit by tens and the run blows up
-# in its first steps and stays at chance (VGG-16 on the digits: 16 % after 10 epochs). The
-# paper's own cure for a network too deep to start at 0.1 (ResNet-110, section 4.2) fixes it.
-ALWAYS_WARMUP_ARCHITECTURES = ("vgg", "vgg_keras")
 
 
 def warmup_enabled(config: TrainConfig) -> bool:
     if config.warmup == "auto":
-        if config.train_mode != "end_to_end":
-            return False
-        deep = config.depth >= AUTO_WARMUP_DEPTH
-        return config.architecture in ALWAYS_WARMUP_ARCHITECTURES or (
-            deep and config.architecture in AUTO_WARMUP_ARCHITECTURES
+        return (
+            config.depth >= AUTO_WARMUP_DEPTH
+            and config.architecture in AUTO_WARMUP_ARCHITECTURES
+            and config.train_mode == "end_to_end"
         )
     return config.warmup == "on"
 

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from core.architecture import ARCHITECTURES, SHORTCUTS, depth_problem, shortcut_problem
+from core.architecture import (
+    ARCHITECTURES,
+    SHORTCUTS,
+    depth_problem,
+    recipe_defaults,
+    shortcut_problem,
+)
 from core.trainer import TrainConfig, TrainingWarning, fit
 from tests.core.digits import write_digits
 
@@ -59,6 +65,7 @@ def test_network_learns_digits_with_its_defaults(
         data_dir=str(digits_dir),
         device="cpu",
         eval_batch_size=300,
+        **recipe_defaults(architecture),  # type: ignore[arg-type]
     )
     warnings: list[TrainingWarning] = []
     result = fit(config, on_warning=warnings.append)
