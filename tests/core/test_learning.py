@@ -52,7 +52,9 @@ def _epochs(architecture: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("architecture", "shortcut"), NETWORKS, ids="-".join)
+@pytest.mark.parametrize(
+    ("architecture", "shortcut"), NETWORKS, ids=["-".join(n) for n in NETWORKS]
+)
 def test_network_learns_digits_with_its_defaults(
     architecture: str, shortcut: str, digits_dir: Path
 ) -> None:
