@@ -4,8 +4,7 @@ import math
 
 from core.metrics import EpochMetrics
 from core.trainer.fit import fit
-from core.trainer.watchdog import TrainingWarning
-from core.trainer.watchdog import judge_epoch
+from core.trainer.watchdog import TrainingWarning, judge_epoch
 from tests.core.conftest import TinyConfig
 
 
