@@ -40,6 +40,19 @@ def recipe_defaults(architecture: str) -> dict[str, object]:
     return dict(RECIPE_DEFAULTS.get(architecture, {}))
 
 
+def recipe_note(field: str) -> str:
+    """' except 0.01 for `vgg` (its recipe, ...)' for a field's doc text ("" when no
+    architecture overrides it): the docs derived from RECIPE_DEFAULTS, never a copy of it."""
+    parts = [
+        f"{overrides[field]!r} for `{architecture}`"
+        for architecture, overrides in RECIPE_DEFAULTS.items()
+        if field in overrides
+    ]
+    if not parts:
+        return ""
+    return " except " + ", ".join(parts) + " (the architecture's own recipe)"
+
+
 def check_architecture(architecture: str) -> None:
     if architecture not in ARCHITECTURES:
         raise ValueError(

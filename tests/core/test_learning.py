@@ -18,7 +18,6 @@ from core.architecture import (
     ARCHITECTURES,
     SHORTCUTS,
     depth_problem,
-    recipe_defaults,
     shortcut_problem,
 )
 from core.spec import TrainConfig
@@ -60,16 +59,17 @@ def _epochs(architecture: str) -> int:
 def test_network_learns_digits_with_its_defaults(
     architecture: str, shortcut: str, digits_dir: Path
 ) -> None:
-    config = TrainConfig(
-        architecture=architecture,
-        depth=_smallest_depth(architecture),
-        shortcut=shortcut,
-        epochs=_epochs(architecture),
-        batch_size=32,
-        data_dir=str(digits_dir),
-        device="cpu",
-        eval_batch_size=300,
-        **recipe_defaults(architecture),  # type: ignore[arg-type]
+    config = TrainConfig.from_dict(  # from_dict: the architecture's recipe defaults too
+        {
+            "architecture": architecture,
+            "depth": _smallest_depth(architecture),
+            "shortcut": shortcut,
+            "epochs": _epochs(architecture),
+            "batch_size": 32,
+            "data_dir": str(digits_dir),
+            "device": "cpu",
+            "eval_batch_size": 300,
+        }
     )
     warnings: list[TrainingWarning] = []
     result = fit(config, on_warning=warnings.append)
