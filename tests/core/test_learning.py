@@ -2,10 +2,10 @@
 
 A few hundred SGD steps on a small real data set (scikit-learn's scanned digits, upscaled to
 32x32: tests/core/digits.py) with each network's own recipe: the TrainConfig defaults and what
-they resolve to per architecture (initialisation, warm-up). Chance is 10 %; a recipe that blows
-up sits there (VGG-16 with the defaults before issue 22: 16 %), one that learns passes 50 % long
-before. The smallest depth of each architecture keeps the module within about a minute on two
-CPU cores; batch 32 gives the VGGs enough steps in that time.
+they resolve to per architecture (TrainConfig.from_dict, core/architecture.py RECIPE_DEFAULTS:
+the VGGs' learning rate 0.01). Chance is 10 %; a recipe that blows up sits there (VGG-16 with
+the defaults before issue 22: 16 %), one that learns passes 50 % long before. The smallest depth
+of each architecture and batch 32 give the VGGs enough steps in little time.
 """
 
 from __future__ import annotations
