@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> TrainConfig:
-    """The options given on the command line over base (a resumed run's config) or defaults."""
+    """The options given on the command line over base (a resumed run's config) or the
+    defaults, the architecture's recipe included (TrainConfig.from_dict)."""
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     return TrainConfig.from_dict({**(base or {}), **given})

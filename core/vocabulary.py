@@ -55,6 +55,9 @@ class WarningCode(str, enum.Enum):
     cancel_requested = "cancel_requested"
     handed_back = "handed_back"
     lease_lost = "lease_lost"
+    # The divergence watchdog (core/trainer/watchdog.py, issue 22): a blow-up the job survives.
+    loss_above_chance = "loss_above_chance"
+    test_loss_blowup = "test_loss_blowup"
 
 
 class FailureCode(str, enum.Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -145,6 +145,7 @@ class HeldJob:
         batch: int,
         run_seconds: float,
         metrics: dict[str, float] | None,
+        warnings: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self._call(
             lambda session: save_progress(
@@ -156,6 +157,7 @@ class HeldJob:
                 batch=batch,
                 run_seconds=run_seconds,
                 metrics=metrics,
+                warnings=warnings,
             ),
             what="save progress",
         )

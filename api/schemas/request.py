@@ -26,7 +26,7 @@ from pydantic import (
 
 from api.errors import FieldError, invalid
 from api.schemas.text import PlainText
-from core.architecture import DATASET_CLASSES, depth_problem, parameter_count
+from core.architecture import DATASET_CLASSES, depth_problem, parameter_count, recipe_defaults
 from core.settings import Settings
 from core.spec import SERVICE_NAMES, Setting, api_settings, spec_problems
 from core.vocabulary import EventType
@@ -103,6 +103,11 @@ class _JobRequestBase(ServiceFields):
         """The spec stored with the job: every field, defaults filled in, JSON types only."""
         keys = {s.name for s in api_settings()} | SERVICE_NAMES
         spec = self.model_dump(mode="json", include=keys)
+        # A field the body left out takes its architecture's recipe where that departs from
+        # the declared default (core/architecture.py, RECIPE_DEFAULTS; issue 22).
+        for name, value in recipe_defaults(spec["architecture"]).items():
+            if name not in self.model_fields_set:
+                spec[name] = value
         for setting in api_settings():
             if setting.type is float:
                 spec[setting.name] = float(spec[setting.name])  # 1 and 1.0 are one request

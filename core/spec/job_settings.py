@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.architecture import ARCHITECTURES, SHORTCUTS
+from core.architecture import ARCHITECTURES, SHORTCUTS, recipe_note
 from core.architecture import DATASET_CLASSES as DATASETS
 from core.spec.options import (
     AUGMENTATIONS,
@@ -104,7 +104,13 @@ class JobSettings:
         164, api="required", ge=1, doc="passes over the training set; the paper: 164 (64k steps)"
     )
     batch_size: int = option(128, api=True, ge=1, doc="images per SGD step", resume_must_match=True)
-    learning_rate: float = option(0.1, api=True, gt=0, le=10, doc="peak learning rate")
+    learning_rate: float = option(
+        0.1,
+        api=True,
+        gt=0,
+        le=10,
+        doc="peak learning rate; when left out 0.1 (section 4.2)" + recipe_note("learning_rate"),
+    )
     momentum: float = option(0.9, api=True, ge=0, lt=1, doc="SGD momentum")
     nesterov: bool = option(
         False, api=True, doc="Nesterov momentum (needs momentum > 0; the Keras reproduction's)"

@@ -17,7 +17,14 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from core.architecture import DATASET_CLASSES, SHORTCUTS, depth_problem, shortcut_problem
+from core.architecture import (
+    ARCHITECTURES,
+    DATASET_CLASSES,
+    SHORTCUTS,
+    depth_problem,
+    recipe_defaults,
+    shortcut_problem,
+)
 from core.spec.job_settings import JobSettings
 from core.spec.options import Option, Setting, declared, option
 
@@ -59,11 +66,17 @@ class TrainConfig(JobSettings):
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The given fields; each other field its architecture's recipe default where that
+        departs from the declared one (core/architecture.py, RECIPE_DEFAULTS), else the declared
+        default. (The constructor takes the declared defaults only: it cannot tell a field left
+        out from one given its default value.)"""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown TrainConfig fields: {', '.join(unknown)}")
-        values = dict(values)
+        architecture = values.get("architecture", cls.architecture)
+        recipe = recipe_defaults(architecture) if architecture in ARCHITECTURES else {}
+        values = {**recipe, **values}
         if "lr_milestones" in values:
             values["lr_milestones"] = tuple(values["lr_milestones"])
         return cls(**values)

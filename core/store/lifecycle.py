@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +135,10 @@ def save_progress(
     batch: int,
     run_seconds: float,
     metrics: dict[str, float] | None = None,
+    warnings: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Store a checkpoint, and at an epoch's end its metrics, in one transaction.
+    """Store a checkpoint, and at an epoch's end its metrics, in one transaction, with the
+    `warning` events ({code, message, ...}) the run raised since the last checkpoint.
 
     A resumed run that repeats an epoch replaces that epoch's record, so there is one per epoch.
     """
@@ -149,6 +152,8 @@ def save_progress(
         )
         session.add(EpochRecord(job_id=job_id, **metrics))
         record_event(session=session, job_id=job_id, type="epoch", data=dict(metrics))
+    for warning in warnings:  # after the epoch that showed it
+        record_warning(session=session, job_id=job_id, **warning)
     _upsert_checkpoint(
         session,
         {

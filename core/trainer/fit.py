@@ -28,6 +28,7 @@ from core.trainer.models import build_model, set_normalization
 from core.trainer.optim import build_optimizer
 from core.trainer.results import EpochMetrics, FitResult
 from core.trainer.schedule import WarmupState
+from core.trainer.watchdog import TrainingWarning, judge_epoch
 from core.trainer.weights import freeze_base, load_initial_weights, set_train_mode
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,13 @@ def fit(
     on_checkpoint: Callable[[Checkpoint], None] | None = None,
     checkpoint_interval_s: float | None = None,
     on_batch: Callable[[int, int, int], None] | None = None,
+    on_warning: Callable[[TrainingWarning], None] | None = None,
 ) -> FitResult:
     """Train as config says; see the package docstring for the callbacks' contract.
 
     on_batch(epoch, batches_done, batches_per_epoch) is called after every batch (progress bars).
+    on_warning gets each kind of TrainingWarning (watchdog.judge_epoch) the first time an
+    epoch's record calls for it, just before that epoch's on_epoch; training goes on.
     """
     if checkpoint_interval_s is not None and checkpoint_interval_s <= 0:
         raise ValueError(f"checkpoint_interval_s must be positive, got {checkpoint_interval_s!r}")
@@ -103,6 +107,8 @@ def fit(
         if resume_from.get("last_evaluation") is not None:
             last_eval = Evaluation(**resume_from["last_evaluation"])
         log.info("resuming after epoch %d, batch %d", state.epoch, state.batch)
+    # A resumed run does not repeat the warnings its restored epochs already gave.
+    warned = {w.code for m in history for w in judge_epoch(m, num_classes=config.num_classes)}
 
     train_images = data.train_images.to(device)
     train_labels = data.train_labels.to(device)
@@ -201,6 +207,12 @@ def fit(
         history[-1] = metrics
         if snapshot is not None:
             snapshot["history"][-1] = metrics.as_dict()
+        for warning in judge_epoch(metrics, num_classes=config.num_classes):
+            if warning.code not in warned:
+                warned.add(warning.code)
+                log.warning("%s", warning.message)
+                if on_warning is not None:
+                    on_warning(warning)
         if on_epoch is not None:
             on_epoch(metrics)
         if on_checkpoint is not None and snapshot is not None:

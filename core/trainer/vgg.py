@@ -20,6 +20,7 @@ from core.trainer.layers import CifarNet, init_module, init_module_keras
 FIRST_DROPOUT = 0.3  # Keras form: after the network's first convolution
 CONV_DROPOUT = 0.4  # after the other convolutions but the last of each stage
 HEAD_DROPOUT = 0.5  # before and after the dense layer
+CLASSIFIER_STD = 0.01  # the CIFAR form's classifier weights (torchvision's VGG; issue 22)
 
 
 def _features(depth: int, *, keras: bool) -> nn.Sequential:
@@ -62,6 +63,11 @@ class Vgg(CifarNet):
         self.fc = nn.Linear(features, num_classes)
         for module in self.modules():
             (init_module_keras if keras else init_module)(module)
+        if not keras:
+            # He's fan_out rule gives a 10-output classifier weights of std 0.45: on 512
+            # unpooled features it starts at logits of std 12 and a loss of 18 on the digits
+            # (issue 22). torchvision's VGG draws its linear layers from N(0, 0.01) instead.
+            nn.init.normal_(self.fc.weight, 0.0, CLASSIFIER_STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.features(self.normalize(x)), 1)

@@ -95,6 +95,24 @@ def test_create_explicit_fields_are_kept(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("fields", "learning_rate"),
+    [
+        ({"architecture": "vgg", "depth": 11}, 0.01),  # its recipe (core/architecture.py)
+        ({"architecture": "vgg", "depth": 11, "learning_rate": 0.1}, 0.1),  # given: kept
+        ({"architecture": "resnet", "depth": 20}, 0.1),  # the paper's
+    ],
+)
+def test_create_learning_rate_left_out_takes_the_architecture_recipe(
+    api: Api, fields: dict[str, Any], learning_rate: float
+) -> None:
+    response = api.post_job(**fields)
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"]["learning_rate"] == learning_rate
+    shown = api.get(f"/jobs/{response.json()['id']}").json()["spec"]
+    assert shown["learning_rate"] == learning_rate  # GET shows the value the run uses
+
+
+@pytest.mark.parametrize(
     ("fields", "named"),
     [
         ({"depth": 55}, "depth"),

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from core.spec import TrainConfig
+from core.train import build_parser, config_from_args
 from core.trainer.fit import fit
 from core.trainer.models import build_model
 from tests.core.conftest import assert_same_tensors
@@ -86,3 +87,18 @@ def test_cli_invalid_depth_exits_with_message_not_traceback(tmp_path: Path) -> N
     done = _run("--depth", "21", "--out", str(tmp_path / "w.pt"))
     assert done.returncode == 2
     assert "depth must be 6n+2" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "learning_rate"),
+    [
+        (["--architecture", "vgg", "--depth", "11"], 0.01),  # its recipe, left out
+        (["--architecture", "vgg", "--depth", "11", "--learning-rate", "0.1"], 0.1),
+        (["--architecture", "resnet"], 0.1),
+    ],
+)
+def test_cli_learning_rate_left_out_takes_the_architecture_recipe(
+    options: list[str], learning_rate: float
+) -> None:
+    args = build_parser().parse_args(["--out", "w.pt", *options])
+    assert config_from_args(args).learning_rate == learning_rate

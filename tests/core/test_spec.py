@@ -15,6 +15,7 @@ from api.schemas.request import JobRequest, ServiceFields
 from api.schemas.views import EpochMetrics as EpochMetricsView
 from api.schemas.views import JobSpec
 from core import spec
+from core.architecture import RECIPE_DEFAULTS
 from core.metrics import EpochMetrics, metric_names
 from core.settings import Settings
 from core.spec import SERVICE_NAMES as SERVICE_KEYS
@@ -121,3 +122,25 @@ def test_api_refuses_what_the_trainer_refuses_between_fields() -> None:
     with pytest.raises(ValueError, match="shortcut"):
         spec.TrainConfig(**{k: v for k, v in resolved.items() if k in API_NAMES})
     assert spec.spec_problems({**resolved, "shortcut": "A"}) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "learning_rate"),
+    [
+        ({"architecture": "vgg", "depth": 11}, 0.01),  # its recipe (RECIPE_DEFAULTS)
+        ({"architecture": "vgg", "depth": 11, "learning_rate": 0.1}, 0.1),  # given: kept
+        ({"architecture": "resnet", "depth": 20}, 0.1),  # the paper's
+        ({}, 0.1),  # the declared architecture, resnet
+    ],
+)
+def test_config_from_dict_fills_the_architecture_recipe(
+    values: dict[str, object], learning_rate: float
+) -> None:
+    assert spec.TrainConfig.from_dict(values).learning_rate == learning_rate
+
+
+def test_recipe_defaults_are_named_in_their_field_doc() -> None:
+    docs = {s.name: s.option.doc for s in spec.settings()}
+    for architecture, overrides in RECIPE_DEFAULTS.items():
+        for name, value in overrides.items():
+            assert f"{value!r} for `{architecture}`" in docs[name], name

@@ -21,6 +21,7 @@ from core.settings import Settings
 from core.spec import TrainConfig
 from core.trainer.checkpoint import Checkpoint
 from core.trainer.results import EpochMetrics
+from core.trainer.watchdog import TrainingWarning
 from worker.held_job import HeldJob, LeaseLost
 from worker.store_calls import store_call
 from worker.training_process.lease import Lease
@@ -59,6 +60,9 @@ class JobRun:
         self.started = time.monotonic()
         self.stop: Stop | None = None
         self.pending: EpochMetrics | None = None
+        # The watchdog's findings (issue 22), stored as `warning` events with the next
+        # checkpoint, so that each follows the epoch that showed it.
+        self.pending_warnings: list[dict[str, Any]] = []
         self.config: TrainConfig | None = None  # once built from the spec
         self.progress: ProgressReporter | None = None  # live progress (issue 8)
         # The checkpoint write in flight (one at a time) and how the last one failed, if it did:
@@ -100,6 +104,11 @@ class JobRun:
             metrics.test_accuracy,
         )
 
+    def on_warning(self, warning: TrainingWarning) -> None:
+        self.pending_warnings.append(
+            {"code": warning.code, "message": warning.message, "epoch": warning.epoch}
+        )
+
     def on_checkpoint(self, checkpoint: Checkpoint) -> None:
         if self.lease.lost.is_set():
             raise LeaseLost(f"job {self.job_id}: lease lost")
@@ -109,12 +118,18 @@ class JobRun:
             values = self.pending.as_dict()
             metrics = {name: values[name] for name in metric_names()}
             self.pending = None
+        warnings, self.pending_warnings = self.pending_warnings, []
         data = to_bytes(checkpoint)
         run_seconds = self.run_seconds()
 
         def save() -> None:
             self.held.save_progress(
-                checkpoint=data, epoch=epoch, batch=batch, run_seconds=run_seconds, metrics=metrics
+                checkpoint=data,
+                epoch=epoch,
+                batch=batch,
+                run_seconds=run_seconds,
+                metrics=metrics,
+                warnings=warnings,
             )
 
         # Never two writes in flight for one job: the previous one lands (or fails) first.

@@ -117,6 +117,7 @@ def _train(job: JobToTrain, run: JobRun, scratch: Path | None) -> JobStatus | No
                     on_checkpoint=run.on_checkpoint,
                     checkpoint_interval_s=settings.checkpoint_interval_s,
                     on_batch=run.progress.on_batch,
+                    on_warning=run.on_warning,
                 )
             finally:
                 run.progress.close()
