@@ -59,7 +59,7 @@ def test_job_settings_reach_the_trainer_unchanged() -> None:
 
 def test_field_roles_are_derived_from_the_declarations() -> None:
     assert {"init_from"} == SERVICE_NAMES
-    assert {"data_dir", "download", "init_weights", "device"} == LOCAL_NAMES
+    assert {"data_dir", "download", "init_weights", "device", "dataset_file"} == LOCAL_NAMES
     assert not LOCAL_NAMES & {s.name for s in spec.api_settings()}
     assert set(RESUME_MUST_MATCH) == {
         "architecture",
