@@ -15,7 +15,7 @@ from api.errors import install_error_handlers
 from api.openapi import limited_openapi
 from api.predict import ModelCache
 from api.queue import JobQueue
-from api.routes import estimate, events, health, jobs, predict, report, sweeps
+from api.routes import estimate, events, health, jobs, predict, report, sweep_retry, sweeps
 from core.settings import Settings, get_settings
 from core.store.db import get_sessionmaker
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
+    app.include_router(sweep_retry.router)  # new attempts of failed points (issue 20)
     live.install(settings, app.state.services.queue)
     install_dashboard(app)  # the web page at /, a client of the routes above
     app.openapi = lambda: limited_openapi(app, settings)  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from client.api import Client
 from client.config import KEY_VARIABLE, URL_VARIABLE, ConfigError, config_path, resolve
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
+from client.sweeps import add_sweep_commands
 
 USAGE_ERROR = 2  # a wrong command line, a refused request (4xx), no key
 SERVICE_ERROR = 3  # unreachable, 5xx, a corrupt download
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = metrics.add_mutually_exclusive_group()
     output.add_argument("--csv", action="store_true", help="as CSV with a header")
     output.add_argument("--json", action="store_true")
+    add_sweep_commands(sub, common)
     return parser
 
 

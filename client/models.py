@@ -25,6 +25,8 @@ class EpochRecord(TypedDict):
     learning_rate: float  # at the epoch's end
     seconds: float  # wall time of the epoch, evaluation included
     images_per_second: float
+    validation_loss: float | None  # None without a validation split (validation_images 0)
+    validation_accuracy: float | None  # 0 to 1
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,11 @@ def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
             status=job.status.value,
             train_error=[100 * (1 - r.train_accuracy) for r in histories[job.id]],
             test_error=[100 * (1 - r.test_accuracy) for r in histories[job.id]],
+            validation_error=[
+                100 * (1 - r.validation_accuracy)
+                for r in histories[job.id]
+                if r.validation_accuracy is not None
+            ],
         )
         for job in children
     ]

@@ -177,6 +177,8 @@ class EpochRecord(Base):
     learning_rate: Mapped[float] = mapped_column(Float)
     seconds: Mapped[float] = mapped_column(Float)
     images_per_second: Mapped[float] = mapped_column(Float)
+    validation_loss: Mapped[float | None] = mapped_column(Float, default=None)  # issue 20
+    validation_accuracy: Mapped[float | None] = mapped_column(Float, default=None)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -1,0 +1,28 @@
+"""validation metrics in each epoch record (issue 20)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07 21:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("epoch_metrics") as batch:
+        batch.add_column(sa.Column("validation_loss", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("validation_accuracy", sa.Float(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("epoch_metrics") as batch:
+        batch.drop_column("validation_accuracy")
+        batch.drop_column("validation_loss")
