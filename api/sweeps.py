@@ -19,7 +19,7 @@ from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.queue import JobQueue
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
-from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread
+from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread, settle_reused
 from core.dispatch import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 # Listed first in a child's grid point, in this order; the rest as the request names them.
 LEADING = ("architecture", "depth")
 # Service fields of POST /jobs that a sweep's children do not take.
-NOT_IN_SWEEPS = ("webhook_url", "webhook_events")
+NOT_IN_SWEEPS = ("webhook_url", "webhook_events", "reuse")
 
 
 async def submit_sweep(
@@ -63,6 +63,10 @@ def _submit(
         partial(_accept, sessions, settings, owner, request, idempotency_key, children, varying),
         what="sweep submission",
     )
+    if created and request.reuse:
+        reused = settle_reused(sessions, ids)
+        ids = [job_id for job_id in ids if job_id not in reused]
+        log.info("sweep %s of %s: %d jobs reused", sweep.id, owner.name, len(reused))
     if created:
         _send_all(sessions, queue, ids)
         log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))

@@ -7,9 +7,10 @@ import uuid
 from functools import partial
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from api import sweep_examples
 from api.deps import CurrentOwner, QueueDep, SessionDep, SettingsDep, in_thread, services
 from api.errors import error_doc
 from api.queue import JobQueue
@@ -29,6 +30,17 @@ router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 
 class SweepRetried(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "retried": [sweep_examples.SWEEP["children"][0]["id"]],
+                    "sweep": sweep_examples.SWEEP,
+                }
+            ]
+        }
+    )
+
     retried: list[uuid.UUID] = Field(
         description="the new children, one per failed or cancelled point (none: nothing to retry)"
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api import sweep_examples
 from core.sweeps.presets import presets
@@ -43,6 +43,12 @@ class SweepRequest(BaseModel):
     trials: StrictInt = Field(default=1, ge=1, description="random samples per grid point")
     search_seed: StrictInt = Field(
         default=0, ge=0, le=2**32 - 1, description="seeds the search: the same seed, the same jobs"
+    )
+    reuse: StrictBool = Field(
+        default=False,
+        description="children that an earlier run of yours answers (the same resolved spec, "
+        "seed included, data fingerprint and trainer version) reuse it instead of training; "
+        "a finished sweep sent again with one more seed trains only the new runs (issue 20)",
     )
     priority: StrictInt = Field(
         default=0, ge=-10, le=10, description="among your queued jobs, higher runs first"

@@ -152,6 +152,10 @@ class JobView(BaseModel):
     rerun_of: uuid.UUID | None = Field(
         default=None, description="the job this one repeats (POST /jobs/{id}/rerun)"
     )
+    reused_from: uuid.UUID | None = Field(
+        default=None,
+        description="the earlier run whose results this job reuses instead of training (`reuse`)",
+    )
     sweep_id: uuid.UUID | None = Field(
         default=None, description="the sweep this job is a child of (POST /sweeps)"
     )
@@ -217,6 +221,7 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         deleted_at=job.deleted_at,
         deleted_reason=job.deleted_reason,  # type: ignore[arg-type]  # a DeletedBy value
         rerun_of=job.rerun_of,
+        reused_from=job.reused_from,
         sweep_id=job.sweep_id,
         sweep_point=job.sweep_point,
         links=Links.model_validate(

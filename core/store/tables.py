@@ -99,6 +99,10 @@ class Job(Base):
     rerun_of: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), default=None
     )
+    # Issue 20: the earlier run this job's results were copied from (`reuse`), instead of training.
+    reused_from: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # When the id was last handed to the broker; NULL means a message is owed (outbox).
