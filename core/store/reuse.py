@@ -54,9 +54,7 @@ def _latest_environments(session: Session, job_ids: list[uuid.UUID]) -> dict[uui
 def _current_keys(session: Session) -> dict[frozenset[str], tuple[Any, ...]]:
     """Per set of dataset files, the key the workers recorded last (newest attempt first)."""
     query = (
-        select(JobAttempt.environment)
-        .order_by(JobAttempt.started_at.desc())
-        .limit(RECENT_ATTEMPTS)
+        select(JobAttempt.environment).order_by(JobAttempt.started_at.desc()).limit(RECENT_ATTEMPTS)
     )
     current: dict[frozenset[str], tuple[Any, ...]] = {}
     for environment in session.scalars(query):
