@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.queue import JobQueue
+from api.schemas.early_stopping import early_stopping_problems
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
 from api.submit import QUEUE_DOWN, check_init_from, in_submit_thread, settle_reused
@@ -153,6 +154,10 @@ def children_of(request: SweepRequest, settings: Settings) -> tuple[list[Child],
             "use fewer values, seeds or trials"
         )
         raise invalid([FieldError.body("grid", reason)])
+    if request.early_stopping is not None:
+        problems = early_stopping_problems(request.early_stopping, [c.body for c in children])
+        if problems:
+            raise invalid(problems)
     varying = _varying(children)
     points = [Child(point={k: c.body.get(k) for k in varying}, body=c.body) for c in children]
     return points, varying

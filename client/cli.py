@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = add("list", commands.list_command, "your jobs, newest first")
     listing.add_argument(
-        "--status", choices=["queued", "running", "succeeded", "failed", "cancelled"]
+        "--status", choices=["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
     )
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     listing.add_argument("--json", action="store_true")

@@ -48,7 +48,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def _view(session: Session, sweep: Sweep) -> SweepView:
     children = sweep_children(session=session, sweep_id=sweep.id)
     counts = Counter(job.status.value for job in children)
-    epochs = sum(job.spec["epochs"] for job in children)
+    # A child stopped early has run all the epochs it will.
+    epochs = sum(
+        job.epochs_done if job.status.value == "stopped" else job.spec["epochs"] for job in children
+    )
     done = sum(job.epochs_done for job in children)
     path = f"/sweeps/{sweep.id}"
     return SweepView(
@@ -79,6 +82,7 @@ def _view(session: Session, sweep: Sweep) -> SweepView:
                     if job.status.value == "succeeded" and job.final_test_accuracy is not None
                     else None
                 ),
+                early_stopping=(job.results or {}).get("early_stopping"),
             )
             for job in children
         ],

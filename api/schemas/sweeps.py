@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api import sweep_examples
+from api.schemas.early_stopping import EarlyStoppingRequest
 from core.sweeps.presets import presets
 
 
@@ -43,6 +44,11 @@ class SweepRequest(BaseModel):
     trials: StrictInt = Field(default=1, ge=1, description="random samples per grid point")
     search_seed: StrictInt = Field(
         default=0, ge=0, le=2**32 - 1, description="seeds the search: the same seed, the same jobs"
+    )
+    early_stopping: EarlyStoppingRequest | None = Field(
+        default=None,
+        description="stop unpromising children early on the validation error: ASHA or the "
+        "median rule (issue 20); none by default, and the paper's presets never stop early",
     )
     reuse: StrictBool = Field(
         default=False,
@@ -97,10 +103,17 @@ class SweepChild(BaseModel):
     epochs_done: int
     epochs: int
     final_test_error: float | None = Field(description="% after the last epoch, once succeeded")
+    early_stopping: dict[str, Any] | None = Field(
+        default=None,
+        description="a stopped child's decision: rule, epoch, rung (ASHA, 0-based) and "
+        "rung_epoch, validation_error (%) and the reason (issue 20)",
+    )
 
 
 class SweepProgress(BaseModel):
-    finished: int = Field(description="children that ended (succeeded, failed or cancelled)")
+    finished: int = Field(
+        description="children that ended (succeeded, failed, cancelled or stopped early)"
+    )
     total: int
     epochs_done: int
     epochs: int

@@ -128,7 +128,8 @@ class JobView(BaseModel):
     final_test_loss: float | None
     best_on_test_set: BestOnTestSet | None = Field(description=BEST_ON_TEST_SET)
     results: dict[str, Any] | None = Field(
-        description="per-class test accuracy and the confusion matrix, once succeeded"
+        description="per-class test accuracy and the confusion matrix, once succeeded; once "
+        "stopped early, also `early_stopping`: the rule, epoch, rung and why (issue 20)"
     )
     error: JobError | None = Field(description="why the job failed")
     attempts: int = Field(description="deliveries to a worker that ran it")
@@ -210,7 +211,8 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         final_test_accuracy=job.final_test_accuracy,
         final_test_loss=job.final_test_loss,
         best_on_test_set=best,
-        results=job.results if job.status == JobStatus.succeeded else None,
+        # A stopped child's results say why it stopped (issue 20).
+        results=job.results if job.status in (JobStatus.succeeded, JobStatus.stopped) else None,
         error=error,
         attempts=job.attempts,
         cancel_requested=job.cancel_requested,

@@ -48,10 +48,17 @@ class JobStatus(str, enum.Enum):
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
+    # Issue 20: ended by its sweep's early-stopping rule; its epochs and weights are kept.
+    stopped = "stopped"
 
     @property
     def terminal(self) -> bool:
-        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
+        return self in (
+            JobStatus.succeeded,
+            JobStatus.failed,
+            JobStatus.cancelled,
+            JobStatus.stopped,
+        )
 
 
 class Owner(Base):

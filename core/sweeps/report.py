@@ -109,6 +109,7 @@ def _row(runs: list[ChildRun], sources: tuple[str, ...]) -> dict[str, Any]:
         "dataset": spec["dataset"],
         "runs_finished": len(done),
         "runs_total": len(runs),
+        "runs_stopped": sum(1 for r in runs if r.status == "stopped"),  # early, issue 20
         "final_error": final.__dict__ if final else None,
         "best_on_test_set_error": best.__dict__ if best else None,
         "final_validation_error": validation.__dict__ if validation else None,

@@ -85,8 +85,8 @@ export function etaSeconds(job) {
   return left * job.latest_metrics.seconds;
 }
 
-export const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
-export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+export const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"];
+export const FINAL = new Set(["succeeded", "failed", "cancelled", "stopped"]);
 
 export const CIFAR10_CLASSES = [
   "airplane",
