@@ -4,12 +4,12 @@ each selects on validation; then the full search sent again with `reuse`.
 
     .venv/bin/python bench/sweep_early_stopping.py [--trials 27] [--epochs 9]
 
-A small data set: generated CIFAR-10 (testkit/cifar_files.py) of 1,000 training images, 200 of
-them held out for validation, and 500 test images; ResNet-8, cosine schedule, on the CPU. The
-sweeps are submitted to the API under uvicorn (SQLite, the filesystem broker); their children are
-trained one at a time, in the sweep's order, by the worker's training code in this process
-(`testkit.builders.train_in_process`: the worker's callbacks, ASHA decisions included, without a
-training process's start-up per child).
+A small data set: generated CIFAR-10 (testkit/cifar_files.py) of 1,000 training images (by
+default), 100 of them held out for validation, and 500 test images; ResNet-8, cosine schedule,
+on the CPU. The sweeps are submitted to the API under uvicorn (SQLite, the filesystem broker);
+their children are trained one at a time, in the sweep's order, by the worker's training code in
+this process (`testkit.builders.train_in_process`: the worker's callbacks, ASHA decisions
+included, without a training process's start-up per child).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from events_latency import api_server  # noqa: E402
 
 from bench.harness import HOST  # noqa: E402
 
-VALIDATION = 200
+VALIDATION = 100
 TEST_IMAGES = 500
 
 
@@ -100,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=27)
     parser.add_argument("--epochs", type=int, default=9)
+    parser.add_argument("--train-per-class", type=int, default=100, help="generated images")
     args = parser.parse_args()
     import torch
 
@@ -112,7 +113,12 @@ def main() -> None:
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory(prefix="bench-asha-") as folder:
         root = Path(folder)
-        write_cifar10(root / "data", train_per_class=100, test_per_class=TEST_IMAGES // 10, seed=5)
+        write_cifar10(
+            root / "data",
+            train_per_class=args.train_per_class,
+            test_per_class=TEST_IMAGES // 10,
+            seed=5,
+        )
         url = f"sqlite:///{root / 'service.db'}"
         upgrade(url)
         with session_scope(url) as session:
@@ -132,36 +138,46 @@ def main() -> None:
                 timeout=120,
             ) as client,
         ):
+            print(f"machine: {machine()}; date: {datetime.date.today()}", flush=True)
+            print(
+                f"{args.trials} trials x {args.epochs} epochs, ResNet-8, "
+                f"{10 * args.train_per_class - VALIDATION} training / {VALIDATION} validation / "
+                f"{TEST_IMAGES} test images",
+                flush=True,
+            )
+            print(
+                "| search | epochs trained | share | selected on validation | its validation "
+                "error | its test error (± 1 sd) | test-selected (optimistic) | children | time |"
+            )
+            print("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |", flush=True)
             body = search(args.trials, args.epochs)
             full = summary("full search", run_sweep(client, settings, body))
-            early = {"rule": "asha", "grace_epochs": 1, "reduction_factor": 3}
-            asha = summary("ASHA", run_sweep(client, settings, {**body, "early_stopping": early}))
+            print_row(full, full)
             started = time.perf_counter()
             again = client.post("/sweeps", json={**body, "reuse": True})
             reuse_seconds = time.perf_counter() - started
             again.raise_for_status()
             counts = again.json()["counts"]
+            print(
+                f"full search sent again with reuse: {reuse_seconds * 1000:.0f} ms, "
+                f"children {counts}",
+                flush=True,
+            )
+            early = {"rule": "asha", "grace_epochs": 1, "reduction_factor": 3}
+            asha = summary("ASHA", run_sweep(client, settings, {**body, "early_stopping": early}))
+            print_row(asha, full)
 
-    print(f"machine: {machine()}; date: {datetime.date.today()}")
+
+def print_row(row: dict[str, Any], full: dict[str, Any]) -> None:
+    share = row["epochs"] / full["epochs"]
+    chosen = ", ".join(f"{k}={v:.3g}" for k, v in row["configuration"].items())
     print(
-        f"{args.trials} trials x {args.epochs} epochs, ResNet-8, 800 training / "
-        f"{VALIDATION} validation / {TEST_IMAGES} test images"
+        f"| {row['name']} | {row['epochs']} | {share:.0%} | {chosen} | "
+        f"{row['validation_error']:.2f} % | {row['test_error']:.2f} ± "
+        f"{row['test_error_sd']:.2f} % | {row['optimistic_test_error']:.2f} % | "
+        f"{row['counts']} | {row['seconds']:.0f} s |",
+        flush=True,
     )
-    print(
-        "| search | epochs trained | share | selected on validation | its validation "
-        "error | its test error (± 1 sd) | test-selected (optimistic) | children | time |"
-    )
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |")
-    for row in (full, asha):
-        share = row["epochs"] / full["epochs"]
-        chosen = ", ".join(f"{k}={v:.3g}" for k, v in row["configuration"].items())
-        print(
-            f"| {row['name']} | {row['epochs']} | {share:.0%} | {chosen} | "
-            f"{row['validation_error']:.2f} % | {row['test_error']:.2f} ± "
-            f"{row['test_error_sd']:.2f} % | {row['optimistic_test_error']:.2f} % | "
-            f"{row['counts']} | {row['seconds']:.0f} s |"
-        )
-    print(f"full search sent again with reuse: {reuse_seconds * 1000:.0f} ms, children {counts}")
 
 
 if __name__ == "__main__":
