@@ -37,7 +37,6 @@ from events_latency import api_server  # noqa: E402
 from bench.harness import HOST  # noqa: E402
 
 VALIDATION = 100
-TEST_IMAGES = 500
 
 
 def search(trials: int, epochs: int) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def search(trials: int, epochs: int) -> dict[str, Any]:
             "architecture": "resnet",
             "depth": 8,
             "epochs": epochs,
-            "batch_size": 64,
+            "batch_size": 16,
             "lr_schedule": "cosine",
             "validation_images": VALIDATION,
         },
@@ -77,7 +76,7 @@ def run_sweep(client: httpx.Client, settings: Any, body: dict[str, Any]) -> dict
     return {"view": view, "report": report, "seconds": seconds}
 
 
-def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
+def summary(name: str, result: dict[str, Any], test_images: int) -> dict[str, Any]:
     view, report = result["view"], result["report"]
     chosen = report["selection"]["on_validation"]
     error = chosen["test_error"]["mean"]
@@ -89,8 +88,8 @@ def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
         "configuration": chosen["configuration"],
         "validation_error": chosen["validation_error"]["mean"],
         "test_error": error,
-        # One standard deviation of a test error measured on TEST_IMAGES images (binomial).
-        "test_error_sd": 100 * math.sqrt(p * (1 - p) / TEST_IMAGES),
+        # One standard deviation of a test error measured on `test_images` images (binomial).
+        "test_error_sd": 100 * math.sqrt(p * (1 - p) / test_images),
         "optimistic_test_error": report["selection"]["on_test_set"]["test_error"]["mean"],
         "seconds": result["seconds"],
     }
@@ -101,6 +100,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=27)
     parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--train-per-class", type=int, default=100, help="generated images")
+    parser.add_argument("--test-per-class", type=int, default=50, help="generated images")
     args = parser.parse_args()
     import torch
 
@@ -116,7 +116,7 @@ def main() -> None:
         write_cifar10(
             root / "data",
             train_per_class=args.train_per_class,
-            test_per_class=TEST_IMAGES // 10,
+            test_per_class=args.test_per_class,
             seed=5,
         )
         url = f"sqlite:///{root / 'service.db'}"
@@ -142,7 +142,7 @@ def main() -> None:
             print(
                 f"{args.trials} trials x {args.epochs} epochs, ResNet-8, "
                 f"{10 * args.train_per_class - VALIDATION} training / {VALIDATION} validation / "
-                f"{TEST_IMAGES} test images",
+                f"{10 * args.test_per_class} test images",
                 flush=True,
             )
             print(
@@ -151,7 +151,9 @@ def main() -> None:
             )
             print("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |", flush=True)
             body = search(args.trials, args.epochs)
-            full = summary("full search", run_sweep(client, settings, body))
+            full = summary(
+                "full search", run_sweep(client, settings, body), 10 * args.test_per_class
+            )
             print_row(full, full)
             started = time.perf_counter()
             again = client.post("/sweeps", json={**body, "reuse": True})
@@ -164,7 +166,11 @@ def main() -> None:
                 flush=True,
             )
             early = {"rule": "asha", "grace_epochs": 1, "reduction_factor": 3}
-            asha = summary("ASHA", run_sweep(client, settings, {**body, "early_stopping": early}))
+            asha = summary(
+                "ASHA",
+                run_sweep(client, settings, {**body, "early_stopping": early}),
+                10 * args.test_per_class,
+            )
             print_row(asha, full)
 
 
