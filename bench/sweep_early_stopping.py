@@ -5,10 +5,10 @@ each selects on validation; then the full search sent again with `reuse`.
     .venv/bin/python bench/sweep_early_stopping.py [--trials 27] [--epochs 9]
 
 A small data set: generated CIFAR-10 (testkit/cifar_files.py) of 1,000 training images (by
-default), 100 of them held out for validation, and 500 test images; ResNet-8, batch 16, cosine schedule,
-on the CPU. The sweeps are submitted to the API under uvicorn (SQLite, the filesystem broker);
-their children are trained one at a time, in the sweep's order, by the worker's training code in
-this process (`testkit.builders.train_in_process`: the worker's callbacks, ASHA decisions
+default), 100 of them held out for validation, and 500 test images; ResNet-8, batch 16, cosine
+schedule, on the CPU. The sweeps are submitted to the API under uvicorn (SQLite, the filesystem
+broker); their children are trained one at a time, in the sweep's order, by the worker's training
+code in this process (`testkit.builders.train_in_process`: the worker's callbacks, ASHA decisions
 included, without a training process's start-up per child).
 """
 
