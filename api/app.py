@@ -15,7 +15,17 @@ from api.middleware.nosniff import NoSniff
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
 from api.prediction.predict_gate import PredictGate
-from api.routes import api_reference, estimate, events, health, jobs, predict, report, sweeps
+from api.routes import (
+    api_reference,
+    estimate,
+    events,
+    health,
+    jobs,
+    predict,
+    report,
+    sweep_retry,
+    sweeps,
+)
 from api.streaming import event_hub
 from api.submission.job_queue import JobQueue
 from core.settings import Settings, get_settings
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
+    app.include_router(sweep_retry.router)  # new attempts of failed points (issue 20)
     event_hub.install(settings, app.state.services.queue)
     api_reference.install_api_reference(app)  # /docs and /redoc, no CDN
     install_dashboard(app)  # the web page at /, a client of the routes above
