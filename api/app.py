@@ -24,6 +24,7 @@ from api.routes import (
     jobs,
     predict,
     report,
+    sweep_retry,
     sweeps,
 )
 from api.streaming import event_hub
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)
     app.include_router(sweeps.router)  # grids, presets, reports and figures (issue 10)
     app.include_router(datasets.router)  # users' own data sets (issue 19)
+    app.include_router(sweep_retry.router)  # new attempts of failed points (issue 20)
     event_hub.install(settings, app.state.services.queue)
     api_reference.install_api_reference(app)  # /docs and /redoc, no CDN
     install_dashboard(app)  # the web page at /, a client of the routes above

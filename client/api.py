@@ -97,6 +97,13 @@ class Client:
         still `running` with `cancel_requested`)."""
         return Job(self, self._json("POST", f"/jobs/{job_id}/cancel"))
 
+    # --- sweeps ---
+
+    def retry_sweep(self, sweep_id: str) -> dict[str, Any]:
+        """POST /sweeps/{id}/retry: {"retried": [new job ids], "sweep": the sweep}."""
+        answer: dict[str, Any] = self._json("POST", f"/sweeps/{sweep_id}/retry")
+        return answer
+
     def metrics(self, job_id: str) -> builtins.list[EpochRecord]:
         """One record per finished epoch, in order."""
         records: builtins.list[EpochRecord] = self._json("GET", f"/jobs/{job_id}/metrics")[

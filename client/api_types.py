@@ -13,8 +13,8 @@ from typing import Any, TypedDict
 # The client imports nothing of the service, and its CLI must offer `--status` choices without a
 # server (usage errors, --help, offline): so it keeps these copies, which
 # tests/client/test_vocabulary.py holds equal to core/vocabulary.py.
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-TERMINAL = ("succeeded", "failed", "cancelled")
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "stopped")
+TERMINAL = ("succeeded", "failed", "cancelled", "stopped")
 EVENT_TYPES = ("status", "attempt", "epoch", "warning", "progress")
 
 
@@ -29,6 +29,8 @@ class EpochRecord(TypedDict):
     learning_rate: float  # at the epoch's end
     seconds: float  # wall time of the epoch, evaluation included
     images_per_second: float
+    validation_loss: float | None  # None without a validation split (validation_images 0)
+    validation_accuracy: float | None  # 0 to 1
 
 
 @dataclass(frozen=True)

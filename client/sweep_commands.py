@@ -112,6 +112,23 @@ def cancel(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
+def retry(client: Client, args: argparse.Namespace) -> int:
+    answer = client.retry_sweep(args.sweep_id)
+    if args.json:
+        _emit(json.dumps(answer, indent=2))
+        return OK
+    sweep = answer["sweep"]
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(sweep["counts"].items()))
+    retried = answer["retried"]
+    if not retried:
+        _emit(f"sweep {sweep['id']}: nothing to retry ({counts})")
+        return OK
+    _emit(f"sweep {sweep['id']}: {len(retried)} points retried; now {counts}")
+    for job_id in retried:
+        _emit(f"  {job_id}")
+    return OK
+
+
 def _target(output: str, name: str) -> Path:
     target = Path(output)
     if output.endswith(("/", "\\")) or target.is_dir():
@@ -134,7 +151,9 @@ def _save_or_print(body: bytes, name: str | None, output: str | None) -> int:
 def add_parsers(sub: Any, common: argparse.ArgumentParser, job_fields: str) -> None:
     """`crs sweep ACTION ...` under the top-level subcommands `sub`."""
     sweep = sub.add_parser(
-        "sweep", help="sweeps: submit, list, show, report, figure, cancel", allow_abbrev=False
+        "sweep",
+        help="sweeps: submit, list, show, report, figure, cancel, retry",
+        allow_abbrev=False,
     )
     actions = sweep.add_subparsers(dest="action", required=True, metavar="action")
 
@@ -181,3 +200,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, job_fields: str) -> N
 
     cancelled = add("cancel", cancel, "cancel the sweep's queued and running jobs")
     cancelled.add_argument("sweep_id")
+
+    retried = add(
+        "retry",
+        retry,
+        "queue a new attempt of every failed or cancelled child of a sweep (not the "
+        "early-stopped ones); its report stays one",
+    )
+    retried.add_argument("sweep_id")
+    retried.add_argument("--json", action="store_true", help="print the answer as JSON")

@@ -11,9 +11,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+_REQUIRED: Any = dataclasses.MISSING
 
-def _field(doc: str) -> Any:
-    return dataclasses.field(metadata={"doc": doc})
+
+def _field(doc: str, default: Any = _REQUIRED) -> Any:
+    return dataclasses.field(default=default, metadata={"doc": doc})
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,17 @@ class EpochMetrics:
     learning_rate: float = _field("at the epoch's end")
     seconds: float = _field("wall time of the epoch, evaluation included")
     images_per_second: float = _field("training images / training time (evaluation excluded)")
+    # Issue 20: on the held-out training images (`validation_images`); None when none are.
+    validation_loss: float | None = _field("mean cross-entropy on the validation split", None)
+    validation_accuracy: float | None = _field("0 to 1, on the validation split", None)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EpochMetrics:
-        return cls(**{name: values[name] for name in metric_names()})
+        # A record stored before a field existed lacks it (a resumed checkpoint's history).
+        return cls(**{name: values[name] for name in metric_names() if name in values})
 
 
 def metric_fields() -> tuple[dataclasses.Field[Any], ...]:

@@ -17,6 +17,8 @@ class JobStatus(str, enum.Enum):
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
+    # Issue 20: ended by its sweep's early-stopping rule; its epochs and weights are kept.
+    stopped = "stopped"
 
     @property
     def terminal(self) -> bool:
@@ -24,7 +26,9 @@ class JobStatus(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
+FINAL_STATUSES = frozenset(
+    {JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled, JobStatus.stopped}
+)
 
 
 class DatasetStatus(str, enum.Enum):

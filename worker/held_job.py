@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from core.store.artifacts import ArtifactFile, save_artifacts
 from core.store.attempts import record_attempt
+from core.store.early_stop import early_stop_check
 from core.store.held import JobState, JobToTrain, epochs_done, held_job, job_state
 from core.store.lifecycle import (
     Claim,
@@ -162,6 +163,14 @@ class HeldJob:
             what="save progress",
         )
 
+    def early_stop(self, errors: dict[int, float]) -> dict[str, Any] | None:
+        """Whether its sweep's rule stops the job now (issue 20): the decision, or None to go
+        on. `errors`: its validation errors (%) by epoch, the latest perhaps not stored yet."""
+        return self._call(
+            lambda session: early_stop_check(session=session, job_id=self.job_id, errors=errors),
+            what="early-stopping check",
+        )
+
     def save_artifacts(self, files: dict[str, ArtifactFile]) -> None:
         self._call(
             lambda session: save_artifacts(
@@ -171,7 +180,8 @@ class HeldJob:
         )
 
     def finish(self, *, weights: bytes, sha256: str, run_seconds: float, **results: Any) -> None:
-        """Succeeded: the weights and results (`core.store.lifecycle.finish_job`'s fields)."""
+        """Succeeded (or `stopped` early, issue 20): the weights and results
+        (`core.store.lifecycle.finish_job`'s fields, `status` among them)."""
         self._call(
             lambda session: finish_job(
                 session=session,

@@ -48,7 +48,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _view(session: Session, sweep: Sweep) -> SweepView:
+def view_of(session: Session, sweep: Sweep) -> SweepView:
     return sweep_view(sweep, sweep_children(session=session, sweep_id=sweep.id))
 
 
@@ -62,6 +62,11 @@ def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
             status=job.status.value,
             train_error=[100 * (1 - r.train_accuracy) for r in histories[job.id]],
             test_error=[100 * (1 - r.test_accuracy) for r in histories[job.id]],
+            validation_error=[
+                100 * (1 - r.validation_accuracy)
+                for r in histories[job.id]
+                if r.validation_accuracy is not None
+            ],
         )
         for job in children
     ]
@@ -134,11 +139,11 @@ async def create(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    sweep_again = await in_thread(session, _reload, owner, sweep.id)
-    return await in_thread(session, _view, sweep_again)
+    sweep_again = await in_thread(session, reload_sweep, owner, sweep.id)
+    return await in_thread(session, view_of, sweep_again)
 
 
-def _reload(session: Session, owner: Owner, sweep_id: uuid.UUID) -> Sweep:
+def reload_sweep(session: Session, owner: Owner, sweep_id: uuid.UUID) -> Sweep:
     return get_sweep(session=session, owner_id=owner.id, sweep_id=sweep_id)
 
 
@@ -164,7 +169,7 @@ async def list_(
         sweeps = sweeps[:limit]
         last = sweeps[-1] if more and sweeps else None
         return SweepPage(
-            sweeps=[_view(session, s) for s in sweeps],
+            sweeps=[view_of(session, s) for s in sweeps],
             next_cursor=encode_cursor(last.created_at, last.id) if last else None,
         )
 
@@ -176,7 +181,7 @@ async def read(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) -> S
     """Counts by status, progress, and every child with its grid values and final error."""
 
     def view(session: Session) -> SweepView:
-        return _view(session, _reload(session, owner, sweep_id))
+        return view_of(session, reload_sweep(session, owner, sweep_id))
 
     return await in_thread(session, view)
 
@@ -188,9 +193,9 @@ async def cancel(sweep_id: SweepId, owner: CurrentOwner, session: SessionDep) ->
     """Cancel every child not yet finished (queued ones never run; running ones stop)."""
 
     def work(session: Session) -> SweepView:
-        sweep = _reload(session, owner, sweep_id)
+        sweep = reload_sweep(session, owner, sweep_id)
         cancel_sweep(session=session, sweep=sweep)
-        return _view(session, sweep)
+        return view_of(session, sweep)
 
     return await in_thread(session, work)
 
@@ -218,7 +223,7 @@ async def report(
     mean, the published number and its source, and the per-epoch mean curves."""
 
     def build(session: Session) -> dict[str, object]:
-        sweep = _reload(session, owner, sweep_id)
+        sweep = reload_sweep(session, owner, sweep_id)
         result = build_report(_runs(session, sweep), references=_references(sweep))
         return {"sweep_id": str(sweep.id), "name": sweep.name, "preset": sweep.preset, **result}
 
@@ -255,7 +260,7 @@ async def figure(
     colour per depth, mean over seeds with a band for their spread (matplotlib)."""
 
     def draw(session: Session) -> bytes:
-        sweep = _reload(session, owner, sweep_id)
+        sweep = reload_sweep(session, owner, sweep_id)
         runs = _runs(session, sweep)
         result = build_report(runs, references=_references(sweep))
         name = sweep.name or sweep.preset or f"sweep {str(sweep.id)[:8]}"

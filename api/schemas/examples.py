@@ -24,6 +24,8 @@ REQUESTS: dict[str, Any] = {
             "augment": True,
             "augmentation": "crop_flip",
             "normalization": "per_channel",
+            "validation_images": 0,
+            "validation_seed": 0,
             "epochs": 164,
             "batch_size": 128,
             "learning_rate": 0.1,
@@ -64,6 +66,8 @@ SPEC: dict[str, Any] = {
     "augment": True,
     "augmentation": "crop_flip",
     "normalization": "per_channel",
+    "validation_images": 0,
+    "validation_seed": 0,
     "epochs": 164,
     "batch_size": 128,
     "learning_rate": 0.1,
@@ -90,6 +94,8 @@ EPOCH: dict[str, Any] = {
     "learning_rate": 0.01,
     "seconds": 14.2,
     "images_per_second": 3521.1,
+    "validation_loss": None,  # no validation split (`validation_images` 0)
+    "validation_accuracy": None,
 }
 
 LINKS: dict[str, Any] = {

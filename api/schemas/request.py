@@ -81,6 +81,13 @@ class ServiceFields(BaseModel):
         "(Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature); "
         "private, loopback and link-local addresses are refused",
     )
+    reuse: StrictBool = Field(
+        default=False,
+        description="answer with an earlier run of yours instead of training again, when one "
+        "succeeded with the same resolved spec (seed included), data fingerprint and trainer "
+        "version; the job is then succeeded at once and names that run in `reused_from` "
+        "(issue 20; the key: core/store/reuse.py)",
+    )
     webhook_events: list[EventType] | None = Field(
         default=None,
         min_length=1,

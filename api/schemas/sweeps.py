@@ -7,9 +7,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas import sweep_examples
+from api.schemas.early_stopping import EarlyStoppingRequest
 from api.schemas.text import PlainText
 from core.store.tables import Job, Sweep
 from core.sweeps.presets import presets
@@ -51,6 +52,17 @@ class SweepRequest(BaseModel):
     )
     search_seed: StrictInt = Field(
         default=0, ge=0, le=2**32 - 1, description="seeds the search: the same seed, the same jobs"
+    )
+    early_stopping: EarlyStoppingRequest | None = Field(
+        default=None,
+        description="stop unpromising children early on the validation error: ASHA or the "
+        "median rule (issue 20); none by default, and the paper's presets never stop early",
+    )
+    reuse: StrictBool = Field(
+        default=False,
+        description="children that an earlier run of yours answers (the same resolved spec, "
+        "seed included, data fingerprint and trainer version) reuse it instead of training; "
+        "a finished sweep sent again with one more seed trains only the new runs (issue 20)",
     )
     priority: StrictInt = Field(
         default=0, ge=-10, le=10, description="among your queued jobs, higher runs first"
@@ -99,10 +111,17 @@ class SweepChild(BaseModel):
     epochs_done: int
     epochs: int
     final_test_error: float | None = Field(description="% after the last epoch, once succeeded")
+    early_stopping: dict[str, Any] | None = Field(
+        default=None,
+        description="a stopped child's decision: rule, epoch, rung (ASHA, 0-based) and "
+        "rung_epoch, validation_error (%) and the reason (issue 20)",
+    )
 
 
 class SweepProgress(BaseModel):
-    finished: int = Field(description="children that ended (succeeded, failed or cancelled)")
+    finished: int = Field(
+        description="children that ended (succeeded, failed, cancelled or stopped early)"
+    )
     total: int
     epochs_done: int
     epochs: int
@@ -160,7 +179,11 @@ class SweepPage(BaseModel):
 def sweep_view(sweep: Sweep, children: list[Job]) -> SweepView:
     """A sweep as its owner sees it, from its row and its children's."""
     counts = Counter(job.status.value for job in children)
-    epochs = sum(job.spec["epochs"] for job in children)
+    # A child stopped early has run all the epochs it will.
+    epochs = sum(
+        job.epochs_done if job.status == JobStatus.stopped else job.spec["epochs"]
+        for job in children
+    )
     done = sum(job.epochs_done for job in children)
     path = f"/sweeps/{sweep.id}"
     return SweepView(
@@ -191,6 +214,7 @@ def sweep_view(sweep: Sweep, children: list[Job]) -> SweepView:
                     if job.status == JobStatus.succeeded and job.final_test_accuracy is not None
                     else None
                 ),
+                early_stopping=(job.results or {}).get("early_stopping"),
             )
             for job in children
         ],

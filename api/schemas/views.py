@@ -131,7 +131,8 @@ class JobView(BaseModel):
     best_on_test_set: BestOnTestSet | None = Field(description=BEST_ON_TEST_SET)
     results: dict[str, Any] | None = Field(
         description="the class names (in label order), per-class test accuracy and the "
-        "confusion matrix, once succeeded"
+        "confusion matrix, once succeeded; once stopped early, also `early_stopping`: the "
+        "rule, epoch, rung and why (issue 20)"
     )
     error: JobError | None = Field(description="why the job failed")
     attempts: int = Field(description="deliveries to a worker that ran it")
@@ -154,6 +155,10 @@ class JobView(BaseModel):
     )
     rerun_of: uuid.UUID | None = Field(
         default=None, description="the job this one repeats (POST /jobs/{id}/rerun)"
+    )
+    reused_from: uuid.UUID | None = Field(
+        default=None,
+        description="the earlier run whose results this job reuses instead of training (`reuse`)",
     )
     sweep_id: uuid.UUID | None = Field(
         default=None, description="the sweep this job is a child of (POST /sweeps)"
@@ -188,7 +193,8 @@ class MetricsView(BaseModel):
 
 
 def _results(job: Job) -> dict[str, Any] | None:
-    if job.status != JobStatus.succeeded or job.results is None:
+    # A stopped child's results say why it stopped (issue 20).
+    if job.status not in (JobStatus.succeeded, JobStatus.stopped) or job.results is None:
         return None
     if "classes" in job.results:
         return job.results
@@ -231,6 +237,7 @@ def job_view(job: Job, latest: EpochRecord | None) -> JobView:
         deleted_at=job.deleted_at,
         deleted_reason=job.deleted_reason,  # type: ignore[arg-type]  # a DeletedBy value
         rerun_of=job.rerun_of,
+        reused_from=job.reused_from,
         sweep_id=job.sweep_id,
         sweep_point=job.sweep_point,
         links=Links.model_validate(

@@ -17,11 +17,17 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
+from api.schemas.early_stopping import early_stopping_problems
 from api.schemas.request import JobRequest, check_limits, spec_hash
 from api.schemas.sweeps import SweepRequest
 from api.submission.dataset_availability import check_workers_have
 from api.submission.job_queue import JobQueue
-from api.submission.job_submission import QUEUE_DOWN, check_init_from, in_submit_thread
+from api.submission.job_submission import (
+    QUEUE_DOWN,
+    check_init_from,
+    in_submit_thread,
+    settle_reused,
+)
 from api.submission.uploaded_dataset import check_uploaded
 from core.messaging.producer import BrokerUnavailable, in_new_session
 from core.settings import Settings
@@ -38,7 +44,7 @@ log = logging.getLogger(__name__)
 # Listed first in a child's grid point, in this order; the rest as the request names them.
 LEADING = ("architecture", "depth")
 # Service fields of POST /jobs that a sweep's children do not take.
-NOT_IN_SWEEPS = ("webhook_url", "webhook_events")
+NOT_IN_SWEEPS = ("webhook_url", "webhook_events", "reuse")
 
 
 async def submit_sweep(
@@ -67,8 +73,12 @@ def _submit(
         partial(_accept, sessions, settings, owner, request, idempotency_key, children, varying),
         what="sweep submission",
     )
+    if created and request.reuse:
+        reused = settle_reused(sessions, ids)
+        ids = [job_id for job_id in ids if job_id not in reused]
+        log.info("sweep %s of %s: %d jobs reused", sweep.id, owner.name, len(reused))
     if created:
-        _send_all(sessions, queue, ids)
+        send_all(sessions, queue, ids)
         log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))
     return sweep, created
 
@@ -106,7 +116,7 @@ def _accept(
     return sweep, ids, created
 
 
-def _send_all(sessions: sessionmaker[Session], queue: JobQueue, ids: list[uuid.UUID]) -> None:
+def send_all(sessions: sessionmaker[Session], queue: JobQueue, ids: list[uuid.UUID]) -> None:
     """Send every child's id, then mark them enqueued; all or nothing, like a single job."""
     try:
         for job_id in ids:
@@ -161,6 +171,10 @@ def children_of(request: SweepRequest, settings: Settings) -> tuple[list[Child],
             base, grid=grid, search=search, trials=request.trials, search_seed=request.search_seed
         )
     ]
+    if request.early_stopping is not None:
+        problems = early_stopping_problems(request.early_stopping, [c.body for c in children])
+        if problems:
+            raise invalid(problems)
     varying = _varying(children)
     points = [Child(point={k: c.body.get(k) for k in varying}, body=c.body) for c in children]
     return points, varying

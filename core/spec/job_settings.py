@@ -99,6 +99,23 @@ class JobSettings:
         doc="inside the model: `per_channel` mean and std of the training images, or "
         "`global`: one mean and std over all pixels and channels (+1e-7 on the std, Keras)",
     )
+    validation_images: int = option(
+        0,
+        api=True,
+        ge=0,
+        le=25000,
+        doc="training images held out as a validation split (issue 20), stratified by class "
+        "and chosen by `validation_seed`; each epoch records validation error and loss. 0: "
+        "train on all of them (the paper's final protocol); 5000: its 45k/5k split",
+    )
+    validation_seed: int = option(
+        0,
+        api=True,
+        ge=0,
+        le=SEED_MAX,
+        doc="which images the validation split holds out; apart from `seed`, so that every "
+        "run of a sweep is compared on the same images",
+    )
     # --- optimisation ---
     epochs: int = option(
         164, api="required", ge=1, doc="passes over the training set; the paper: 164 (64k steps)"

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.metrics import metric_names
 from core.store.events import record_attempt, record_event, record_status, record_warning
 from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Owner, Sweep, Weights
 from core.store.types import utcnow
@@ -150,8 +151,10 @@ def save_progress(
         session.execute(
             delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch >= epoch)
         )
-        session.add(EpochRecord(job_id=job_id, **metrics))
-        record_event(session=session, job_id=job_id, type="epoch", data=dict(metrics))
+        # Fields a record may lack (validation, issue 20) stored as null, the event alike.
+        record = {**dict.fromkeys(metric_names()), **metrics}
+        session.add(EpochRecord(job_id=job_id, **record))
+        record_event(session=session, job_id=job_id, type="epoch", data=record)
     for warning in warnings:  # after the epoch that showed it
         record_warning(session=session, job_id=job_id, **warning)
     _upsert_checkpoint(
@@ -195,14 +198,16 @@ def finish_job(
     best_test_accuracy: float | None,
     best_epoch: int | None,
     results: dict[str, Any],
+    status: JobStatus = JobStatus.succeeded,
 ) -> None:
-    """Store the weights and results and mark the job succeeded, atomically."""
+    """Store the weights and results and mark the job succeeded (or, stopped early by its
+    sweep's rule, `stopped`), atomically."""
     _hold(
         session,
         job_id,
         lease_id,
         {
-            "status": JobStatus.succeeded,
+            "status": status,
             "finished_at": utcnow(),
             "lease_id": None,
             "run_seconds": run_seconds,
@@ -214,10 +219,7 @@ def finish_job(
         },
     )
     record_status(
-        session=session,
-        job_id=job_id,
-        status=JobStatus.succeeded,
-        final_test_accuracy=final_test_accuracy,
+        session=session, job_id=job_id, status=status, final_test_accuracy=final_test_accuracy
     )
     session.merge(Weights(job_id=job_id, data=weights, size=len(weights), sha256=sha256))
     # The checkpoint has served its purpose; the weights are the result.

@@ -19,6 +19,7 @@ from core.store.errors import JobNotFound, JobStateConflict
 from core.store.events import record_new_jobs
 from core.store.jobs import request_cancel
 from core.store.submission_checks import admit, by_idempotency_key
+from core.store.sweep_retry import current_attempts
 from core.store.tables import EpochRecord, Job, JobStatus, Sweep
 from core.store.types import utcnow
 
@@ -148,9 +149,10 @@ def list_sweeps(
 
 
 def sweep_children(*, session: Session, sweep_id: uuid.UUID) -> list[Job]:
-    """The children in the order they were made (the grid's order)."""
+    """The children in the order they were made (the grid's order); of a retried point, its
+    latest attempt only (issue 20)."""
     query = select(Job).where(Job.sweep_id == sweep_id).order_by(Job.created_at, Job.id)
-    return list(session.scalars(query))
+    return current_attempts(list(session.scalars(query)))
 
 
 def children_histories(

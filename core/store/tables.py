@@ -89,6 +89,10 @@ class Job(Base):
     rerun_of: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), default=None
     )
+    # Issue 20: the earlier run this job's results were copied from (`reuse`), instead of training.
+    reused_from: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # When the id was last handed to the broker; NULL means a message is owed (outbox).
@@ -167,6 +171,8 @@ class EpochRecord(Base):
     learning_rate: Mapped[float] = mapped_column(Float)
     seconds: Mapped[float] = mapped_column(Float)
     images_per_second: Mapped[float] = mapped_column(Float)
+    validation_loss: Mapped[float | None] = mapped_column(Float, default=None)  # issue 20
+    validation_accuracy: Mapped[float | None] = mapped_column(Float, default=None)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.sweeps.presets import reference_for
+from core.sweeps.selection import (
+    ON_TEST_SET,
+    ON_VALIDATION,
+    describe,
+    final_validation_errors,
+    select,
+)
 
 NONE = "-"  # a cell with no value
 BEST_ON_TEST = "lowest test error over epochs, selected on the test set (optimistic)"
@@ -29,6 +36,7 @@ class ChildRun:
     status: str
     train_error: list[float] = field(default_factory=list)  # % per epoch
     test_error: list[float] = field(default_factory=list)  # % per epoch
+    validation_error: list[float] = field(default_factory=list)  # % per epoch; [] without a split
 
     @property
     def finished(self) -> bool:
@@ -63,10 +71,14 @@ def build_report(runs: list[ChildRun], *, references: tuple[str, ...]) -> dict[s
     for run in runs:
         groups.setdefault(repr(sorted(configuration_of(run.point).items())), []).append(run)
     rows = [_row(group, references) for group in groups.values()]
-    return {
-        "definitions": {"final": FINAL, "best_on_test_set": BEST_ON_TEST, "unit": "%"},
-        "rows": rows,
+    definitions = {
+        "final": FINAL,
+        "best_on_test_set": BEST_ON_TEST,
+        "selected_on_validation": ON_VALIDATION,
+        "selected_on_test_set": ON_TEST_SET,
+        "unit": "%",
     }
+    return {"definitions": definitions, "rows": rows, "selection": select(rows)}
 
 
 def _row(runs: list[ChildRun], sources: tuple[str, ...]) -> dict[str, Any]:
@@ -74,6 +86,7 @@ def _row(runs: list[ChildRun], sources: tuple[str, ...]) -> dict[str, Any]:
     done = [r for r in runs if r.finished]
     final = Spread.of([r.test_error[-1] for r in done])
     best = Spread.of([min(r.test_error) for r in done])
+    validation = Spread.of(final_validation_errors(done))
     ref = reference_for(
         sources, architecture=spec["architecture"], depth=spec["depth"], dataset=spec["dataset"]
     )
@@ -96,8 +109,10 @@ def _row(runs: list[ChildRun], sources: tuple[str, ...]) -> dict[str, Any]:
         "dataset": spec["dataset"],
         "runs_finished": len(done),
         "runs_total": len(runs),
+        "runs_stopped": sum(1 for r in runs if r.status == "stopped"),  # early, issue 20
         "final_error": final.__dict__ if final else None,
         "best_on_test_set_error": best.__dict__ if best else None,
+        "final_validation_error": validation.__dict__ if validation else None,
         "reference": reference,
         "curves": _mean_curves(done),
     }
@@ -169,6 +184,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         "Test error in %, mean ± sample standard deviation over seeds. Final: "
         f"{FINAL}. Best: {BEST_ON_TEST}. * approximate (read off a figure)."
     )
+    selection = describe(report.get("selection") or {})
+    if selection:
+        lines += ["", *selection]
     return "\n".join(lines) + "\n"
 
 
@@ -188,6 +206,7 @@ CSV_COLUMNS = (
     "reference_source",
     "reference_approximate",
     "difference",
+    "final_validation_error_mean",
 )
 
 
@@ -199,6 +218,7 @@ def to_csv(report: dict[str, Any]) -> str:
         final = row["final_error"] or {}
         best = row["best_on_test_set_error"] or {}
         ref = row["reference"] or {}
+        validation = row.get("final_validation_error") or {}
         writer.writerow(
             [
                 row["architecture"],
@@ -217,6 +237,7 @@ def to_csv(report: dict[str, Any]) -> str:
                 ref.get("source"),
                 ref.get("approximate"),
                 ref.get("difference"),
+                validation.get("mean"),
             ]
         )
     return out.getvalue()

@@ -28,6 +28,7 @@ from core.trainer.models import build_model, set_normalization
 from core.trainer.optim import build_optimizer
 from core.trainer.results import EpochMetrics, FitResult
 from core.trainer.schedule import WarmupState
+from core.trainer.validation_split import hold_out
 from core.trainer.watchdog import TrainingWarning, judge_epoch
 from core.trainer.weights import freeze_base, load_initial_weights, set_train_mode
 
@@ -71,8 +72,12 @@ def fit(
     data = load_cifar(
         config.data_dir, config.dataset, download=config.download, canonical=config.dataset_file
     )
+    # The held-out images take no part in training, normalisation statistics included.
+    train_images, train_labels, val_images, val_labels = hold_out(
+        data.train_images, data.train_labels, config.validation_images, seed=config.validation_seed
+    )
     if resume_from is None and not config.init_weights:
-        set_normalization(model, *normalization_statistics(data.train_images, config.normalization))
+        set_normalization(model, *normalization_statistics(train_images, config.normalization))
     # After loading: the config's BN settings hold for this run (eps is saved with the weights).
     configure_batch_norm(model, momentum=config.bn_momentum, eps=config.bn_eps)
     if frozen:
@@ -110,10 +115,12 @@ def fit(
     # A resumed run does not repeat the warnings its restored epochs already gave.
     warned = {w.code for m in history for w in judge_epoch(m, num_classes=config.num_classes)}
 
-    train_images = data.train_images.to(device)
-    train_labels = data.train_labels.to(device)
+    train_images = train_images.to(device)
+    train_labels = train_labels.to(device)
     test_images = data.test_images.to(device)
     test_labels = data.test_labels.to(device)
+    if val_images is not None and val_labels is not None:
+        val_images, val_labels = val_images.to(device), val_labels.to(device)
 
     def make_checkpoint() -> Checkpoint:
         return {
@@ -169,6 +176,17 @@ def fit(
             precision=config.precision,
             channels_last=config.channels_last,
         )
+        validation = None
+        if val_images is not None and val_labels is not None:
+            validation = evaluate(
+                forward,
+                val_images,
+                val_labels,
+                batch_size=config.eval_batch_size,
+                num_classes=config.num_classes,
+                precision=config.precision,
+                channels_last=config.channels_last,
+            )
         stats = state.stats
         stats.seconds += time.perf_counter() - started
         metrics = EpochMetrics(
@@ -180,6 +198,8 @@ def fit(
             learning_rate=float(optimizer.param_groups[0]["lr"]),
             seconds=stats.seconds,
             images_per_second=stats.seen / max(stats.train_seconds, 1e-9),
+            validation_loss=validation.loss if validation else None,
+            validation_accuracy=validation.accuracy if validation else None,
         )
         history.append(metrics)
         log.info(

@@ -30,6 +30,7 @@ OPERATIONS = {
     ("GET", "/sweeps/presets"),
     ("GET", "/sweeps/{sweep_id}"),
     ("POST", "/sweeps/{sweep_id}/cancel"),
+    ("POST", "/sweeps/{sweep_id}/retry"),
     ("GET", "/sweeps/{sweep_id}/report"),
     ("GET", "/sweeps/{sweep_id}/figure"),
     ("GET", "/healthz"),

@@ -104,6 +104,8 @@ def test_read_metrics_are_in_epoch_order(api: Api) -> None:
         "learning_rate",
         "seconds",
         "images_per_second",
+        "validation_loss",
+        "validation_accuracy",
     }
 
 

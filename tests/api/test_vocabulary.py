@@ -70,6 +70,7 @@ def test_store_accepts_exactly_the_vocabulary_event_types() -> None:
         JobStatus.succeeded,
         JobStatus.failed,
         JobStatus.cancelled,
+        JobStatus.stopped,
     ]
 
 

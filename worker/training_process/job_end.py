@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def succeed(run: JobRun, result: FitResult) -> JobStatus:
+    """Store the weights and results: succeeded, or `stopped` when the sweep's early-stopping
+    rule ended the run (issue 20; the decision goes into the results)."""
     store_exports(run, result)  # issue 11: other formats, the report; before the job ends
     weights = to_bytes(result.state_dict)
     sha256 = hashlib.sha256(weights).hexdigest()
@@ -26,6 +28,9 @@ def succeed(run: JobRun, result: FitResult) -> JobStatus:
         "per_class_accuracy": plain(result.per_class_accuracy),
         "confusion_matrix": plain(result.confusion_matrix),
     }
+    status = JobStatus.succeeded
+    if run.stop is Stop.early_stopped and run.early_stop is not None:
+        status, results["early_stopping"] = JobStatus.stopped, run.early_stop
     run_seconds = run.run_seconds()
     run.lease.stop()  # the final write renews the lease itself; a beat after it would warn
     run.held.finish(
@@ -37,15 +42,17 @@ def succeed(run: JobRun, result: FitResult) -> JobStatus:
         best_test_accuracy=result.best_test_accuracy,
         best_epoch=result.best_epoch,
         results=results,
+        status=status,
     )
     log.info(
-        "job %s: succeeded: test accuracy %.4f after %d epochs (%.0f s)",
+        "job %s: %s: test accuracy %.4f after %d epochs (%.0f s)",
         run.job_id,
+        status.value,
         result.test_accuracy,
         result.epochs_completed,
         run_seconds,
     )
-    return JobStatus.succeeded
+    return status
 
 
 def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
@@ -54,6 +61,8 @@ def stopped(run: JobRun, result: FitResult) -> JobStatus | None:
     if stop is Stop.lease_lost:
         log.warning("job %s: lease lost; stopped without writing", job_id)
         return None
+    if stop is Stop.early_stopped:
+        return succeed(run, result)
     run.lease.stop()
     if stop is Stop.shutdown:
         run.held.hand_back(run_seconds)

@@ -37,6 +37,7 @@ class Stop(enum.Enum):
     shutdown = "shutdown"  # SIGTERM: the worker is going away, hand the job back
     timeout = "timeout"  # JOB_TIMEOUT_S of run time, all attempts together
     lease_lost = "lease_lost"  # someone else holds the job now: write nothing
+    early_stopped = "early_stopped"  # its sweep's rule (issue 20): ends `stopped`, weights kept
 
 
 class JobRun:
@@ -65,6 +66,9 @@ class JobRun:
         self.pending_warnings: list[dict[str, Any]] = []
         self.config: TrainConfig | None = None  # once built from the spec
         self.progress: ProgressReporter | None = None  # live progress (issue 8)
+        # Issue 20: this run's validation errors (%) by epoch, and its sweep's decision to stop.
+        self.validation_errors: dict[int, float] = {}
+        self.early_stop: dict[str, Any] | None = None
         # The checkpoint write in flight (one at a time) and how the last one failed, if it did:
         # training goes on while the store writes; a failure surfaces at the next checkpoint
         # or at the end (`finish_writes`).
@@ -88,6 +92,8 @@ class JobRun:
             return Stop.shutdown
         if self.run_seconds() > self.settings.job_timeout_s:
             return Stop.timeout
+        if self.early_stop is not None:
+            return Stop.early_stopped
         return None
 
     def on_epoch(self, metrics: EpochMetrics) -> None:
@@ -96,6 +102,11 @@ class JobRun:
         self.pending = metrics
         if self.progress is not None:
             self.progress.epoch_seconds = metrics.seconds
+        if metrics.validation_accuracy is not None:
+            # Decided before the next epoch's first batch, so a stopped run keeps the weights
+            # of the epoch it was judged on.
+            self.validation_errors[metrics.epoch] = 100 * (1 - metrics.validation_accuracy)
+            self.early_stop = self.held.early_stop(dict(self.validation_errors))
         log.info(
             "job %s: epoch %d: train loss %.4f, test accuracy %.4f",
             self.job_id,

@@ -1,6 +1,7 @@
 // One sweep (issue 10): its children live (grid values, status, progress with the ETA, final and
-// best test error, each linked to its job page), the reproduction report beside the published
-// numbers as runs end, Figure 6 as the API draws it; cancel, and "compare these runs".
+// best test error, each linked to its job page; a run stopped early shows the rung it reached),
+// the reproduction report beside the published numbers as runs end, Figure 6 as the API draws
+// it; cancel, retry the failed runs (issue 20), and "compare these runs".
 
 import { ApiError, api, download } from "../api.js";
 import { confirmDialog } from "../components/confirm.js";
@@ -144,10 +145,24 @@ export async function sweepPage(view, { match }) {
       unfinished() && !sweep.cancel_requested
         ? h("button", { type: "button", id: "cancel-sweep", class: "danger", onclick: () => dialog.showModal() }, "Cancel sweep…")
         : null,
+      // Failed and cancelled runs (not stopped ones) run again as new attempts (issue 20).
+      sweep.children.some((child) => child.status === "failed" || child.status === "cancelled")
+        ? h("button", { type: "button", id: "retry-sweep", onclick: retry }, "Retry failed runs")
+        : null,
       sweep.children.length
         ? h("a", { class: "button", id: "compare-runs", href: `#/compare?ids=${sweep.children.map((child) => child.id).join(",")}` }, "Compare these runs")
         : null,
     );
+  }
+
+  async function retry() {
+    try {
+      const answer = await api(`/sweeps/${sweepId}/retry`, { method: "POST" });
+      notice(`${answer.retried.length} runs queued again.`);
+      reload(answer.sweep);
+    } catch (error) {
+      notice(error.message, "error");
+    }
   }
 
   function drawFacts() {
@@ -176,12 +191,19 @@ export async function sweepPage(view, { match }) {
       "tr",
       { dataset: { id: child.id, status: child.status } },
       fields.map((field) => h("td", { class: "mono", dataset: { field } }, gridValue(child.point[field]))),
-      h("td", {}, badge(shown)),
+      h("td", {}, badge(shown), stoppedNote(child.early_stopping)),
       h("td", {}, idle ? "—" : progressBar(shown)),
       h("td", { class: "num", dataset: { col: "final" } }, percentError(child.final_test_error)),
       bestErrorCell(job?.best_on_test_set, { dataset: { col: "best" } }),
       h("td", {}, h("a", { href: `#/jobs/${child.id}`, class: "mono" }, `job ${shortId(child.id)}`)),
     );
+  }
+
+  // A child stopped early (issue 20): the rung it reached, the rule's reason on hover.
+  function stoppedNote(decision) {
+    if (!decision) return null;
+    const where = decision.rung === null ? `median rule, epoch ${decision.epoch}` : `rung ${decision.rung} (epoch ${decision.rung_epoch})`;
+    return h("small", { class: "muted stopped-at", title: decision.reason, dataset: { col: "rung" } }, ` at ${where}`);
   }
 
   function draw() {
