@@ -4,9 +4,11 @@ quota cannot submit until a job is deleted."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
+from api.routes.report import EXAMPLE as REPORT_EXAMPLE
 from core.settings import Settings
 from core.store import lifecycle
 from core.store.artifacts import ONNX, REPORT, ArtifactFile, artifact_info, save_artifacts
@@ -168,6 +170,10 @@ def test_submit_over_storage_quota_is_409_until_a_job_is_deleted(
         assert api.post_job().status_code == 201
 
 
+# A report as the worker stores it (the route's documented example, less the job id it adds).
+STORED_REPORT = {k: v for k, v in REPORT_EXAMPLE.items() if k != "job_id"}
+
+
 def test_every_file_of_a_deleted_job_is_410(api: Api) -> None:
     job_id = api.new_job()
     claim = start_job(api.database_url, job_id)
@@ -176,7 +182,10 @@ def test_every_file_of_a_deleted_job_is_410(api: Api) -> None:
             session=session,
             job_id=job_id,
             lease_id=claim.lease_id,
-            files={ONNX: ArtifactFile(b"onnx"), REPORT: ArtifactFile(b'{"classes": []}')},
+            files={
+                ONNX: ArtifactFile(b"onnx"),
+                REPORT: ArtifactFile(json.dumps(STORED_REPORT).encode()),
+            },
         )
     lifecycle_finish(api.database_url, claim)
     assert api.get(f"/jobs/{job_id}/report").status_code == 200
