@@ -7,55 +7,7 @@ from typing import Any
 JOB_ID = "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b"
 EARLIER_JOB_ID = "5d2c3b1a-7e8f-4a9b-8c7d-6e5f4a3b2c1d"
 
-REQUESTS: dict[str, Any] = {
-    "paper": {
-        "summary": "ResNet-56 on CIFAR-10, the paper's recipe",
-        "value": {"architecture": "resnet", "depth": 56, "epochs": 164},
-    },
-    "explicit": {
-        "summary": "Every spec field given (these are the defaults)",
-        "value": {
-            "architecture": "resnet",
-            "depth": 110,
-            "shortcut": "A",
-            "bn_momentum": 0.1,
-            "bn_eps": 1e-05,
-            "dataset": "cifar10",
-            "augment": True,
-            "augmentation": "crop_flip",
-            "normalization": "per_channel",
-            "validation_images": 0,
-            "validation_seed": 0,
-            "epochs": 164,
-            "batch_size": 128,
-            "learning_rate": 0.1,
-            "momentum": 0.9,
-            "nesterov": False,
-            "weight_decay": 0.0001,
-            "weight_decay_on": "all",
-            "lr_schedule": "multistep",
-            "step_epochs": 20,
-            "step_gamma": 0.5,
-            "lr_decay": 0.0,
-            "train_mode": "end_to_end",
-            "seed": 0,
-            "compile": "auto",
-            "init_from": None,
-        },
-    },
-    "frozen_base": {
-        "summary": "A new CIFAR-100 classifier on a frozen ResNet-56 from an earlier job",
-        "value": {
-            "architecture": "resnet",
-            "depth": 56,
-            "epochs": 30,
-            "dataset": "cifar100",
-            "train_mode": "frozen_base",
-            "init_from": EARLIER_JOB_ID,
-        },
-    },
-}
-
+# The spec a job stores: every field, defaults filled (the examples below derive from it).
 SPEC: dict[str, Any] = {
     "architecture": "resnet",
     "depth": 56,
@@ -84,6 +36,30 @@ SPEC: dict[str, Any] = {
     "compile": "auto",
     "init_from": None,
 }
+
+REQUESTS: dict[str, Any] = {
+    "paper": {
+        "summary": "ResNet-56 on CIFAR-10, the paper's recipe",
+        "value": {"architecture": "resnet", "depth": 56, "epochs": 164},
+    },
+    "explicit": {
+        "summary": "Every spec field given (these are the defaults)",
+        # The job example's spec, every field at its default, with a deeper network.
+        "value": {**SPEC, "depth": 110},
+    },
+    "frozen_base": {
+        "summary": "A new CIFAR-100 classifier on a frozen ResNet-56 from an earlier job",
+        "value": {
+            "architecture": "resnet",
+            "depth": 56,
+            "epochs": 30,
+            "dataset": "cifar100",
+            "train_mode": "frozen_base",
+            "init_from": EARLIER_JOB_ID,
+        },
+    },
+}
+
 
 EPOCH: dict[str, Any] = {
     "epoch": 82,
