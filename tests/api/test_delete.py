@@ -15,6 +15,7 @@ from core.store.artifacts import ONNX, REPORT, ArtifactFile, artifact_info, save
 from core.store.db import session_scope
 from core.store.storage import stored_bytes
 from core.store.tables import Job
+from testkit.builders import finish_placeholder
 from tests.api.conftest import (
     Api,
     client_for,
@@ -205,16 +206,4 @@ def test_every_file_of_a_deleted_job_is_410(api: Api) -> None:
 
 def lifecycle_finish(database_url: str, claim: lifecycle.Claim) -> None:
     with session_scope(database_url) as session:
-        lifecycle.finish_job(
-            session=session,
-            job_id=claim.job_id,
-            lease_id=claim.lease_id,
-            weights=b"weights",
-            sha256="0" * 64,
-            run_seconds=1.0,
-            final_test_accuracy=0.5,
-            final_test_loss=1.0,
-            best_test_accuracy=0.5,
-            best_epoch=1,
-            results={},
-        )
+        finish_placeholder(session, claim)

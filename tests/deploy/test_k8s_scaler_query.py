@@ -17,7 +17,7 @@ from core.store.migrate import upgrade
 from core.store.scheduling import next_jobs_query
 from core.store.sweeps import NewChild, create_sweep
 from core.store.tables import Job, JobStatus
-from testkit.builders import SPEC
+from testkit.builders import SPEC, finish_placeholder
 from testkit.services import fresh_postgres_database
 from tests.deploy.k8s_render import render, scaler_trigger
 
@@ -111,19 +111,7 @@ def test_scaler_query_counts_what_the_store_counts(database: str) -> None:
         for ended in (JobStatus.failed, JobStatus.cancelled):
             make.ended(alice, ended)
         done = make.running(alice)
-        lifecycle.finish_job(
-            session=session,
-            job_id=done.job_id,
-            lease_id=done.lease_id,
-            weights=b"w",
-            sha256="0" * 64,
-            run_seconds=1.0,
-            final_test_accuracy=0.5,
-            final_test_loss=1.0,
-            best_test_accuracy=0.5,
-            best_epoch=1,
-            results={},
-        )
+        finish_placeholder(session, done)
         # bob at his running cap: his queued jobs wait for his own, not for a worker.
         for _ in range(cap):
             make.running(bob)
