@@ -83,14 +83,19 @@ def show(client: Client, args: argparse.Namespace) -> int:
     _emit(sweep_line(sweep))
     _emit(f"{'job':<36}  {'status':<9}  {'epochs':>9}  {'test err':>8}  point")
     for child in sweep.get("children") or []:
-        error = child.get("final_test_error")  # already in % in the sweep's view
-        shown = "-" if error is None else f"{float(error):.2f}%"
-        point = ", ".join(f"{k}={v}" for k, v in (child.get("point") or {}).items())
-        _emit(
-            f"{child['id']}  {child['status']:<9}  "
-            f"{child['epochs_done']:>4}/{child['epochs']:<4}  {shown:>8}  {point}"
-        )
+        _emit(child_line(child))
     return OK
+
+
+def child_line(child: dict[str, Any]) -> str:
+    """A child of `crs sweep show`; its final test error, a fraction in the JSON, in %."""
+    error = child.get("final_test_error")
+    shown = "-" if error is None else f"{100 * float(error):.2f}%"
+    point = ", ".join(f"{k}={v}" for k, v in (child.get("point") or {}).items())
+    return (
+        f"{child['id']}  {child['status']:<9}  "
+        f"{child['epochs_done']:>4}/{child['epochs']:<4}  {shown:>8}  {point}"
+    )
 
 
 def report(client: Client, args: argparse.Namespace) -> int:

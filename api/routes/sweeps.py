@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -14,10 +13,10 @@ from api.errors import error_doc
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import sweep_examples
 from api.schemas.sweep_preview import SweepPreview
+from api.schemas.sweep_report import SweepReport
 from api.schemas.sweeps import (
     PresetList,
     SweepPage,
-    SweepReport,
     SweepRequest,
     SweepView,
     preset_list,
@@ -60,10 +59,10 @@ def _runs(session: Session, sweep: Sweep) -> list[ChildRun]:
             point=job.sweep_point or {},
             spec=job.spec,
             status=job.status.value,
-            train_error=[100 * (1 - r.train_accuracy) for r in histories[job.id]],
-            test_error=[100 * (1 - r.test_accuracy) for r in histories[job.id]],
+            train_error=[1 - r.train_accuracy for r in histories[job.id]],
+            test_error=[1 - r.test_accuracy for r in histories[job.id]],
             validation_error=[
-                100 * (1 - r.validation_accuracy)
+                1 - r.validation_accuracy
                 for r in histories[job.id]
                 if r.validation_accuracy is not None
             ],
@@ -222,7 +221,7 @@ async def report(
     """Per configuration: runs finished, final test error mean ± sd, min, max, best-on-test
     mean, the published number and its source, and the per-epoch mean curves."""
 
-    def build(session: Session) -> dict[str, object]:
+    def build(session: Session) -> dict[str, Any]:
         sweep = reload_sweep(session, owner, sweep_id)
         result = build_report(_runs(session, sweep), references=_references(sweep))
         return {"sweep_id": str(sweep.id), "name": sweep.name, "preset": sweep.preset, **result}
@@ -235,7 +234,9 @@ async def report(
         return Response(text, media_type="text/markdown; charset=utf-8", headers=saved)
     if format == "csv":
         return Response(to_csv(body), media_type="text/csv; charset=utf-8", headers=saved)
-    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
+    # Through the typed model, so the JSON is what the schema promises (issue 18).
+    typed = SweepReport.model_validate(body)
+    return Response(typed.model_dump_json(), media_type="application/json")
 
 
 @router.get(
@@ -256,8 +257,8 @@ async def figure(
     session: SessionDep,
     format: Annotated[Literal["png", "svg"], Query()] = "png",
 ) -> Response:
-    """Error (%) against epochs, one panel per architecture, train dashed and test solid, one
-    colour per depth, mean over seeds with a band for their spread (matplotlib)."""
+    """Error in % (the paper's unit) against epochs, one panel per architecture, train dashed
+    and test solid, one colour per depth, mean over seeds with a band for their spread."""
 
     def draw(session: Session) -> bytes:
         sweep = reload_sweep(session, owner, sweep_id)

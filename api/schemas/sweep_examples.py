@@ -59,7 +59,7 @@ SWEEP: dict[str, Any] = {
             "status": "succeeded",
             "epochs_done": 164,
             "epochs": 164,
-            "final_test_error": 9.61,
+            "final_test_error": 0.0961,
         }
     ],
     "created_at": "2026-11-23T18:00:00Z",
@@ -84,6 +84,8 @@ PRESETS: dict[str, Any] = {
     ]
 }
 
+FINAL_ERROR = {"mean": 0.0841, "std": 0.0017, "min": 0.0825, "max": 0.0859, "n": 3}
+
 REPORT_ROW: dict[str, Any] = {
     "configuration": {"architecture": "resnet", "depth": 20},
     "architecture": "resnet",
@@ -91,35 +93,48 @@ REPORT_ROW: dict[str, Any] = {
     "dataset": "cifar10",
     "runs_finished": 3,
     "runs_total": 3,
-    "final_error": {"mean": 8.41, "std": 0.17, "min": 8.25, "max": 8.59, "n": 3},
-    "best_on_test_set_error": {"mean": 8.1, "std": 0.12, "min": 7.98, "max": 8.22, "n": 3},
+    "runs_stopped": 0,
+    "final_error": FINAL_ERROR,
+    "best_on_test_set_error": {"mean": 0.081, "std": 0.0012, "min": 0.0798, "max": 0.0822, "n": 3},
+    "final_validation_error": None,
     "reference": {
-        "error": 8.75,
+        "error": 0.0875,
         "source": "he2016",
         "title": "He et al. 2016, Deep Residual Learning for Image Recognition (CVPR), Table 6",
         "url": "https://arxiv.org/abs/1512.03385",
         "selection": "final",
         "approximate": False,
         "note": None,
-        "difference": -0.34,
+        "difference": -0.0034,
     },
-    "curves": {"epoch": [1, 2], "train_error": [61.2, 45.0], "test_error": [55.3, 41.7]},
+    "curves": {"epoch": [1, 2], "train_error": [0.612, 0.45], "test_error": [0.553, 0.417]},
+}
+
+REPORT: dict[str, Any] = {
+    "sweep_id": SWEEP_ID,
+    "name": None,
+    "preset": "he2016-cifar10",
+    "definitions": {
+        "final": "test error after the last epoch",
+        "best_on_test_set": "lowest test error over epochs, selected on the test set",
+        "unit": "fraction",
+    },
+    "rows": [REPORT_ROW],
+    "selection": {
+        "on_validation": None,
+        "on_test_set": {
+            "rule": "the configuration with the lowest mean test error after the last epoch, "
+            "selected on the test set itself (optimistic)",
+            "configuration": {"architecture": "resnet", "depth": 20},
+            "validation_error": None,
+            "test_error": FINAL_ERROR,
+            "candidates": 1,
+        },
+    },
 }
 
 REPORT_CONTENT: dict[str, Any] = {
-    "application/json": {
-        "example": {
-            "sweep_id": SWEEP_ID,
-            "name": None,
-            "preset": "he2016-cifar10",
-            "definitions": {
-                "final": "test error after the last epoch",
-                "best_on_test_set": "lowest test error over epochs, selected on the test set",
-                "unit": "%",
-            },
-            "rows": [REPORT_ROW],
-        }
-    },
+    "application/json": {"example": REPORT},
     "text/markdown": {
         "schema": {"type": "string"},
         "example": "| network | layers | published | source | this service, final | ... |\n"
@@ -127,7 +142,8 @@ REPORT_CONTENT: dict[str, Any] = {
     },
     "text/csv": {
         "schema": {"type": "string"},
-        "example": "architecture,depth,dataset,configuration,runs_finished,...\n"
-        "resnet,20,cifar10,architecture=resnet;depth=20,3,...\n",
+        "example": "architecture,depth,dataset,configuration,runs_finished,runs_total,"
+        "final_error_mean_pct,...\n"
+        "resnet,20,cifar10,architecture=resnet;depth=20,3,3,8.41,...\n",
     },
 }

@@ -110,7 +110,10 @@ class SweepChild(BaseModel):
     status: JobStatus
     epochs_done: int
     epochs: int
-    final_test_error: float | None = Field(description="% after the last epoch, once succeeded")
+    final_test_error: float | None = Field(
+        description="after the last epoch, once succeeded: a fraction in [0, 1] (1 - the "
+        "job's final_test_accuracy), not a percentage"
+    )
     early_stopping: dict[str, Any] | None = Field(
         default=None,
         description="a stopped child's decision: rule, epoch, rung (ASHA, 0-based) and "
@@ -152,19 +155,6 @@ class SweepView(BaseModel):
     children: list[SweepChild]
     created_at: datetime
     links: SweepLinks
-
-
-class SweepReport(BaseModel):
-    """GET /sweeps/{id}/report?format=json: one row per configuration (issue 10)."""
-
-    sweep_id: uuid.UUID
-    name: str | None
-    preset: str | None
-    definitions: dict[str, str] = Field(description="what final and best mean; the unit (%)")
-    rows: list[dict[str, Any]] = Field(
-        description="per configuration: runs finished, final and best test error (%), the "
-        "published figure with its source, the mean curves"
-    )
 
 
 class SweepPage(BaseModel):
@@ -210,7 +200,7 @@ def sweep_view(sweep: Sweep, children: list[Job]) -> SweepView:
                 epochs_done=job.epochs_done,
                 epochs=job.spec["epochs"],
                 final_test_error=(
-                    round(100 * (1 - job.final_test_accuracy), 4)
+                    round(1 - job.final_test_accuracy, 6)  # 1e-6: 0.01 of 10,000 test images
                     if job.status == JobStatus.succeeded and job.final_test_accuracy is not None
                     else None
                 ),

@@ -72,7 +72,7 @@ class Progress(BaseModel):
 
 
 class BestOnTestSet(BaseModel):
-    test_accuracy: float
+    test_accuracy: float = Field(description="a fraction, 0 to 1")
     epoch: int
     description: str = BEST_ON_TEST_SET
 
@@ -125,7 +125,8 @@ class JobView(BaseModel):
     progress: Progress
     latest_metrics: EpochMetrics | None = Field(description="the latest epoch's record")
     final_test_accuracy: float | None = Field(
-        description="the headline figure: test accuracy after the final epoch (0 to 1)"
+        description="the headline figure: test accuracy after the final epoch, a fraction "
+        "(0 to 1), not a percentage"
     )
     final_test_loss: float | None
     best_on_test_set: BestOnTestSet | None = Field(description=BEST_ON_TEST_SET)

@@ -77,6 +77,10 @@ def build_figure(report: dict[str, Any], runs: list[Any], *, name: str = "sweep"
     return figure
 
 
+def _pct(fractions: list[float]) -> list[float]:
+    return [100 * f for f in fractions]
+
+
 def _panel(ax: Any, family: str, report: dict[str, Any], runs: list[Any]) -> bool:
     """One architecture's curves; False when none of its runs has finished."""
     from core.sweeps.sweep_report import NETWORK_NAMES, configuration_of
@@ -94,16 +98,18 @@ def _panel(ax: Any, family: str, report: dict[str, Any], runs: list[Any]) -> boo
             label += " " + ",".join(
                 f"{k}={v}" for k, v in row["configuration"].items() if k != "depth"
             )
-        ax.plot(curves["epoch"], curves["train_error"], "--", color=colour, linewidth=1)
-        ax.plot(curves["epoch"], curves["test_error"], "-", color=colour, linewidth=2, label=label)
+        # The report's errors are fractions; the figure speaks the paper's %.
+        ax.plot(curves["epoch"], _pct(curves["train_error"]), "--", color=colour, linewidth=1)
+        test = _pct(curves["test_error"])
+        ax.plot(curves["epoch"], test, "-", color=colour, linewidth=2, label=label)
         if len(mine) > 1:
             epochs = len(curves["epoch"])
-            low = [
-                min(r.test_error[e] for r in mine if len(r.test_error) > e) for e in range(epochs)
-            ]
-            high = [
-                max(r.test_error[e] for r in mine if len(r.test_error) > e) for e in range(epochs)
-            ]
+            low = _pct(
+                [min(r.test_error[e] for r in mine if len(r.test_error) > e) for e in range(epochs)]
+            )
+            high = _pct(
+                [max(r.test_error[e] for r in mine if len(r.test_error) > e) for e in range(epochs)]
+            )
             ax.fill_between(curves["epoch"], low, high, color=colour, alpha=0.15, linewidth=0)
     if rows:
         ax.legend(fontsize="small", title="test (solid), train (dashed)", title_fontsize="small")

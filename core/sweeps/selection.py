@@ -22,12 +22,13 @@ ON_TEST_SET = (
 
 
 def final_validation_errors(runs: list[Any]) -> list[float]:
-    """Each finished run's validation error (%) after its last epoch, where it had a split."""
+    """Each finished run's validation error (a fraction) after its last epoch, where it had a
+    split."""
     return [r.validation_error[-1] for r in runs if r.finished and r.validation_error]
 
 
 def describe(selection: dict[str, Any]) -> list[str]:
-    """The selection as sentences under the report's table (Markdown)."""
+    """The selection as sentences under the report's table (Markdown), errors in %."""
     lines = []
     for key, title in (
         ("on_validation", "Selected on validation"),
@@ -39,11 +40,12 @@ def describe(selection: dict[str, Any]) -> list[str]:
         configuration = ", ".join(f"{k}={v}" for k, v in chosen["configuration"].items())
         test = chosen["test_error"]
         named = configuration or "the only configuration"
-        line = f"{title}: {named}, test error {test['mean']:.2f}"
+        line = f"{title}: {named}, test error {100 * test['mean']:.2f}"
         if test["n"] > 1:
-            line += f" ± {test['std']:.2f}"
+            line += f" ± {100 * test['std']:.2f}"
+        line += " %"
         if chosen["validation_error"] is not None:
-            line += f" (validation error {chosen['validation_error']['mean']:.2f})"
+            line += f" (validation error {100 * chosen['validation_error']['mean']:.2f} %)"
         lines.append(line + f", of {chosen['candidates']} configurations.")
     return lines
 

@@ -1,8 +1,10 @@
 """The reproduction report: one row per configuration of a sweep, beside the published numbers.
 
-A configuration is a grid point without its seed; its runs are the seeds. Errors are test
-errors in % (100 - accuracy). "Final" is after the last epoch, the paper's figure; "best" is the
-lowest over epochs, selected on the test set itself (optimistic, labelled as such).
+A configuration is a grid point without its seed; its runs are the seeds. Errors are
+fractions (1 - accuracy, 0 to 1) in the JSON report, as every figure of the API's JSON is; the
+Markdown and CSV tables, read by people, show them in % as the paper does (issue 18). "Final" is
+after the last epoch, the paper's figure; "best" is the lowest over epochs, selected on the test
+set itself (optimistic, labelled as such).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from core.sweeps.selection import (
 NONE = "-"  # a cell with no value
 BEST_ON_TEST = "lowest test error over epochs, selected on the test set (optimistic)"
 FINAL = "test error after the last epoch"
+UNIT = "fraction"  # of the test images misclassified, 0 to 1; x 100 for the paper's %
+DIGITS = 6  # a fraction to 6 decimals: 1e-6 of CIFAR's 10,000 test images is 0.01 image
+
+
+def percent(fraction: float) -> float:
+    """A fraction as % for people, to 4 decimals (the same 0.01 image)."""
+    return round(100 * fraction, DIGITS - 2)
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,9 @@ class ChildRun:
     point: dict[str, Any]  # its grid values, the seed included
     spec: dict[str, Any]  # the resolved spec
     status: str
-    train_error: list[float] = field(default_factory=list)  # % per epoch
-    test_error: list[float] = field(default_factory=list)  # % per epoch
-    validation_error: list[float] = field(default_factory=list)  # % per epoch; [] without a split
+    train_error: list[float] = field(default_factory=list)  # fraction per epoch
+    test_error: list[float] = field(default_factory=list)  # fraction per epoch
+    validation_error: list[float] = field(default_factory=list)  # fraction; [] without a split
 
     @property
     def finished(self) -> bool:
@@ -57,8 +66,13 @@ class Spread:
             return None
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         mean, low, high = statistics.fmean(values), min(values), max(values)
-        # Percent to 4 decimals: 1e-4 % of CIFAR's 10,000 test images is 0.01 image.
-        return cls(round(mean, 4), round(std, 4), round(low, 4), round(high, 4), len(values))
+        return cls(
+            round(mean, DIGITS),
+            round(std, DIGITS),
+            round(low, DIGITS),
+            round(high, DIGITS),
+            len(values),
+        )
 
 
 def configuration_of(point: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +90,7 @@ def build_report(runs: list[ChildRun], *, references: tuple[str, ...]) -> dict[s
         "best_on_test_set": BEST_ON_TEST,
         "selected_on_validation": ON_VALIDATION,
         "selected_on_test_set": ON_TEST_SET,
-        "unit": "%",
+        "unit": UNIT,
     }
     return {"definitions": definitions, "rows": rows, "selection": select(rows)}
 
@@ -92,15 +106,16 @@ def _row(runs: list[ChildRun], sources: tuple[str, ...]) -> dict[str, Any]:
     )
     reference = None
     if ref is not None:
+        published = round(ref.error / 100, DIGITS)  # the sources publish %
         reference = {
-            "error": ref.error,
+            "error": published,
             "source": ref.source,
             "title": ref.title,
             "url": ref.url,
             "selection": ref.selection,
             "approximate": ref.approximate,
             "note": ref.note,
-            "difference": round(final.mean - ref.error, 4) if final else None,
+            "difference": round(final.mean - published, DIGITS) if final else None,
         }
     return {
         "configuration": configuration_of(runs[0].point),
@@ -124,7 +139,7 @@ def _mean_curves(runs: list[ChildRun]) -> dict[str, list[float]]:
 
     def mean_at(series: str, epoch: int) -> float:
         values = [getattr(r, series)[epoch] for r in runs if len(getattr(r, series)) > epoch]
-        return round(statistics.fmean(values), 4)
+        return round(statistics.fmean(values), DIGITS)
 
     return {
         "epoch": list(range(1, epochs + 1)),
@@ -150,11 +165,12 @@ def _network(row: dict[str, Any]) -> str:
 
 
 def _cell(spread: dict[str, Any] | None) -> str:
+    """`8.41 ± 0.17` (%); one run has no spread to show."""
     if spread is None:
         return NONE
     if spread["n"] == 1:
-        return f"{spread['mean']:.2f}"
-    return f"{spread['mean']:.2f} ± {spread['std']:.2f}"
+        return f"{100 * spread['mean']:.2f}"
+    return f"{100 * spread['mean']:.2f} ± {100 * spread['std']:.2f}"
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -170,10 +186,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         source = NONE
         difference = NONE
         if ref is not None:
-            published = f"{ref['error']:.2f}" + ("*" if ref["approximate"] else "")
+            published = f"{100 * ref['error']:.2f}" + ("*" if ref["approximate"] else "")
             source = ref["source"]
             if ref["difference"] is not None:
-                difference = f"{ref['difference']:+.2f}"
+                difference = f"{100 * ref['difference']:+.2f}"
         lines.append(
             f"| {_network(row)} | {row['depth']} | {published} | {source} | "
             f"{_cell(row['final_error'])} | {_cell(row['best_on_test_set_error'])} | "
@@ -190,6 +206,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Errors in % for people, and the column names say so (the JSON report keeps fractions).
 CSV_COLUMNS = (
     "architecture",
     "depth",
@@ -197,17 +214,21 @@ CSV_COLUMNS = (
     "configuration",
     "runs_finished",
     "runs_total",
-    "final_error_mean",
-    "final_error_std",
-    "final_error_min",
-    "final_error_max",
-    "best_on_test_set_error_mean",
-    "reference_error",
+    "final_error_mean_pct",
+    "final_error_std_pct",
+    "final_error_min_pct",
+    "final_error_max_pct",
+    "best_on_test_set_error_mean_pct",
+    "reference_error_pct",
     "reference_source",
     "reference_approximate",
-    "difference",
-    "final_validation_error_mean",
+    "difference_pct",
+    "final_validation_error_mean_pct",
 )
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else percent(value)
 
 
 def to_csv(report: dict[str, Any]) -> str:
@@ -227,17 +248,17 @@ def to_csv(report: dict[str, Any]) -> str:
                 ";".join(f"{k}={v}" for k, v in row["configuration"].items()),
                 row["runs_finished"],
                 row["runs_total"],
-                final.get("mean"),
+                _pct(final.get("mean")),
                 # Undefined for one run (n - 1 = 0): an empty cell, not a measured 0.0.
-                final.get("std") if final.get("n", 0) > 1 else None,
-                final.get("min"),
-                final.get("max"),
-                best.get("mean"),
-                ref.get("error"),
+                _pct(final.get("std")) if final.get("n", 0) > 1 else None,
+                _pct(final.get("min")),
+                _pct(final.get("max")),
+                _pct(best.get("mean")),
+                _pct(ref.get("error")),
                 ref.get("source"),
                 ref.get("approximate"),
-                ref.get("difference"),
-                validation.get("mean"),
+                _pct(ref.get("difference")),
+                _pct(validation.get("mean")),
             ]
         )
     return out.getvalue()

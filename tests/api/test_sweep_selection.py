@@ -29,22 +29,22 @@ def test_report_selects_on_validation_and_shows_the_test_selected_figure(api: Ap
 
     report = api.get(f"/sweeps/{sweep['id']}/report").json()
     assert [r["final_validation_error"]["mean"] for r in report["rows"]] == pytest.approx(
-        [20, 10, 15]
+        [0.20, 0.10, 0.15]  # fractions, as all of the API's JSON
     )
     honest, optimistic = report["selection"]["on_validation"], report["selection"]["on_test_set"]
     assert honest["configuration"] == {"learning_rate": 0.1}
-    assert honest["test_error"]["mean"] == pytest.approx(12.0)
-    assert honest["validation_error"]["mean"] == pytest.approx(10.0)
+    assert honest["test_error"]["mean"] == pytest.approx(0.12)
+    assert honest["validation_error"]["mean"] == pytest.approx(0.10)
     assert optimistic["configuration"] == {"learning_rate": 0.5}
-    assert optimistic["test_error"]["mean"] == pytest.approx(9.0)
+    assert optimistic["test_error"]["mean"] == pytest.approx(0.09)
     assert "optimistic" in optimistic["rule"] and "optimistic" not in honest["rule"]
     assert honest["candidates"] == 3
 
     markdown = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "md"}).text
-    assert "Selected on validation: learning_rate=0.1, test error 12.00" in markdown
-    assert "Selected on the test set (optimistic): learning_rate=0.5, test error 9.00" in markdown
+    assert "Selected on validation: learning_rate=0.1, test error 12.00 %" in markdown
+    assert "Selected on the test set (optimistic): learning_rate=0.5, test error 9.00 %" in markdown
     csv = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "csv"}).text
-    assert csv.splitlines()[0].endswith(",final_validation_error_mean")
+    assert csv.splitlines()[0].endswith(",final_validation_error_mean_pct")
 
     records = api.get(f"/jobs/{mid}/metrics").json()["records"]
     assert [r["validation_accuracy"] for r in records] == pytest.approx([0.80, 0.90])

@@ -182,25 +182,28 @@ def test_report_sets_each_configuration_beside_the_paper(api: Api) -> None:
     first, second = report["rows"]
     assert first["configuration"] == {"depth": 20}
     assert (first["runs_finished"], first["runs_total"]) == (2, 2)
-    assert first["final_error"]["mean"] == pytest.approx(9.0)
-    assert first["final_error"]["std"] == pytest.approx(2**0.5, abs=1e-4)  # sample sd: 10, 8
-    assert (first["final_error"]["min"], first["final_error"]["max"]) == pytest.approx((8, 10))
-    assert first["best_on_test_set_error"]["mean"] == pytest.approx(9.0)
-    assert first["reference"]["error"] == 8.75 and first["reference"]["source"] == "he2016"
-    assert first["reference"]["difference"] == pytest.approx(0.25)
-    assert first["curves"]["test_error"] == pytest.approx([17.5, 9.0])
+    # JSON errors are fractions (issue 18); people read % in the Markdown, CSV and figure.
+    assert report["definitions"]["unit"] == "fraction"
+    assert first["final_error"]["mean"] == pytest.approx(0.09)
+    assert first["final_error"]["std"] == pytest.approx(0.02**0.5 / 10, abs=1e-6)  # 0.10, 0.08
+    assert (first["final_error"]["min"], first["final_error"]["max"]) == pytest.approx((0.08, 0.1))
+    assert first["best_on_test_set_error"]["mean"] == pytest.approx(0.09)
+    assert first["reference"]["error"] == 0.0875 and first["reference"]["source"] == "he2016"
+    assert first["reference"]["difference"] == pytest.approx(0.0025)
+    assert first["curves"]["test_error"] == pytest.approx([0.175, 0.09])
     assert (second["runs_finished"], second["runs_total"]) == (1, 2)
-    assert second["reference"]["error"] == 7.51
+    assert second["reference"]["error"] == 0.0751
 
     markdown = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "md"})
     assert markdown.headers["content-type"].startswith("text/markdown")
-    assert "| ResNet | 20 | 8.75 | he2016 | 9.00 ± 1.41 |" in markdown.text
+    table_row = "| ResNet | 20 | 8.75 | he2016 | 9.00 ± 1.41 | 9.00 ± 1.41 | +0.25 | 2/2 |"
+    assert table_row in markdown.text  # in %, from the fractions
     saved = api.get(f"/sweeps/{sweep['id']}/report", params={"format": "csv"})
     assert saved.headers["content-disposition"] == (
         f'attachment; filename="sweep-{sweep["id"]}-report.csv"'
     )
     table = list(csv.DictReader(io.StringIO(saved.text)))
-    assert table[0]["final_error_mean"] == "9.0" and table[1]["runs_finished"] == "1"
+    assert table[0]["final_error_mean_pct"] == "9.0" and table[1]["runs_finished"] == "1"
 
     png = api.get(f"/sweeps/{sweep['id']}/figure")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
@@ -209,7 +212,7 @@ def test_report_sets_each_configuration_beside_the_paper(api: Api) -> None:
     assert svg.headers["content-disposition"].endswith('-figure6.svg"')
 
     listed = api.get(f"/sweeps/{sweep['id']}").json()["children"]
-    assert listed[0]["final_test_error"] == pytest.approx(10.0)
+    assert listed[0]["final_test_error"] == pytest.approx(0.10)
 
 
 def test_another_owners_sweep_is_not_found(api: Api) -> None:

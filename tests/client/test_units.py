@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from client.sweep_commands import child_line
 from client.watch import epoch_line, error_percent, human_duration
 
 
@@ -24,3 +25,17 @@ def test_human_duration_reads_as_a_duration() -> None:
     assert human_duration(754) == "13 min"
     assert human_duration(42.4) == "42 s"
     assert human_duration(None) == "-"
+
+
+def test_sweep_child_shows_the_views_fraction_as_percent() -> None:
+    child = {
+        "id": "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b",
+        "status": "succeeded",
+        "epochs_done": 164,
+        "epochs": 164,
+        "final_test_error": 0.0961,  # GET /sweeps/{id} keeps fractions
+        "point": {"depth": 20, "seed": 0},
+    }
+    line = child_line(child)
+    assert "9.61%" in line and line.endswith("depth=20, seed=0")
+    assert " - " in child_line({**child, "final_test_error": None, "status": "running"})

@@ -9,7 +9,8 @@ from core.sweeps.sweep_report import ChildRun, build_report
 SOURCES = ("he2016",)
 
 
-def run(architecture: str, depth: int, seed: int, test: list[float], status: str) -> ChildRun:
+def run(architecture: str, depth: int, seed: int, test_pct: list[float], status: str) -> ChildRun:
+    """test_pct in %; a ChildRun holds fractions, as the JSON report does."""
     spec = {
         "architecture": architecture,
         "depth": depth,
@@ -18,7 +19,8 @@ def run(architecture: str, depth: int, seed: int, test: list[float], status: str
         "epochs": 5,
     }
     point = {"architecture": architecture, "depth": depth, "seed": seed}
-    train = [e - 3 for e in test]
+    test = [e / 100 for e in test_pct]
+    train = [e - 0.03 for e in test]
     return ChildRun(point=point, spec=spec, status=status, train_error=train, test_error=test)
 
 
@@ -36,7 +38,9 @@ def test_panels_share_one_y_range_with_whole_epoch_ticks_and_a_caption() -> None
     figure = build_figure(build_report(children, references=SOURCES), children, name="narrow")
     plain, resnet = figure.axes
     assert plain.get_ylim() == resnet.get_ylim()
-    assert plain.get_ylim()[0] == 0 and plain.get_ylim()[1] >= 62
+    # Drawn in %, the paper's unit, from the report's fractions.
+    assert plain.get_ylim()[0] == 0 and 62 <= plain.get_ylim()[1] <= 100
+    assert plain.get_ylabel() == "error (%)"
     for ax in (plain, resnet):
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -26,6 +26,17 @@ def _row(errors: list[float]) -> dict[str, object]:
 
 
 def test_std_of_one_run_is_empty_and_of_two_is_the_sample_std() -> None:
-    table = list(csv.DictReader(io.StringIO(to_csv({"rows": [_row([8.0]), _row([8.0, 10.0])]}))))
-    assert table[0]["final_error_std"] == "" and table[0]["final_error_mean"] == "8.0"
-    assert float(table[1]["final_error_std"]) == round(2**0.5, 4)
+    rows = [_row([0.08]), _row([0.08, 0.10])]
+    table = list(csv.DictReader(io.StringIO(to_csv({"rows": rows}))))
+    assert table[0]["final_error_std_pct"] == "" and table[0]["final_error_mean_pct"] == "8.0"
+    assert float(table[1]["final_error_std_pct"]) == round(100 * 0.02 / 2**0.5, 4)
+
+
+def test_the_csv_is_in_percent_and_its_columns_say_so() -> None:
+    """People open the CSV in a spreadsheet: % as in the paper; the JSON keeps fractions."""
+    header, *_ = to_csv({"rows": [_row([0.0841, 0.0859])]}).splitlines()
+    errors = [c for c in header.split(",") if "error" in c or c == "difference_pct"]
+    assert errors and all(c.endswith("_pct") for c in errors), errors
+    table = list(csv.DictReader(io.StringIO(to_csv({"rows": [_row([0.0841, 0.0859])]}))))
+    assert table[0]["final_error_mean_pct"] == "8.5"
+    assert (table[0]["final_error_min_pct"], table[0]["final_error_max_pct"]) == ("8.41", "8.59")

@@ -122,11 +122,12 @@ def test_a_sweep_from_queued_to_its_report_and_figure_live(
     assert tab.locator("#cancel-sweep").count() == 0  # nothing left to cancel
     for child in done["children"]:
         final = tab.locator(f"{row(child['id'])} td[data-col=final]").text_content() or ""
-        assert final == f"{child['final_test_error']:.2f} %"
+        assert final == f"{100 * child['final_test_error']:.2f} %"  # the API's fraction
     best = tab.wait_for_selector(f"{row(children[8])} td[data-col=best]:has-text('(ep. ')")
     assert re.fullmatch(r"\d+\.\d\d % \(ep\. [12]\)", best.text_content() or "")
 
-    # The report filled in as the runs ended: the API's numbers beside the published ones.
+    # The report filled in as the runs ended: the API's fractions in % (2 decimals, as the
+    # Markdown report), beside the published ones.
     tab.wait_for_function(
         "document.querySelectorAll('#report-table tbody tr').length === 2 && "
         "[...document.querySelectorAll('#report-table td[data-col=runs]')]"
@@ -136,19 +137,19 @@ def test_a_sweep_from_queued_to_its_report_and_figure_live(
     for expected in report["rows"]:
         shown = f"#report-table tr[data-depth='{expected['depth']}']"
         final = tab.locator(f"{shown} td[data-col=final]").text_content() or ""
-        assert float(final) == pytest.approx(expected["final_error"]["mean"], abs=0)
+        assert final == f"{100 * expected['final_error']['mean']:.2f}"
         best = tab.locator(f"{shown} td[data-col=best]").text_content() or ""
-        assert float(best) == pytest.approx(expected["best_on_test_set_error"]["mean"], abs=0)
+        assert best == f"{100 * expected['best_on_test_set_error']['mean']:.2f}"
     published = "#report-table tr[data-depth='20']"
     reference = next(r for r in report["rows"] if r["depth"] == 20)["reference"]
-    assert reference["source"] == "he2016" and reference["error"] == 8.75
+    assert reference["source"] == "he2016" and reference["error"] == 0.0875
     assert (tab.locator(f"{published} td[data-col=published]").text_content() or "").startswith(
         "8.75"
     )
     source = tab.locator(f"{published} td[data-col=source] a")
     assert source.text_content() == "he2016" and source.get_attribute("href") == reference["url"]
     difference = tab.locator(f"{published} td[data-col=difference]").text_content() or ""
-    assert float(difference) == pytest.approx(reference["difference"], abs=0)
+    assert difference == f"{100 * reference['difference']:+.2f}"
     assert (
         tab.locator("#report-table tr[data-depth='8'] td[data-col=published]").text_content() == "—"
     )

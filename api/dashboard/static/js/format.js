@@ -39,10 +39,17 @@ export function errorPct(accuracy, digits = 2) {
   return `${(100 * (1 - accuracy)).toFixed(digits)} %`;
 }
 
-/** An error the API already gives in percent (a sweep child's final test error). */
-export function percentError(value, digits = 2) {
-  if (value === null || value === undefined) return "—";
-  return `${value.toFixed(digits)} %`;
+/** An error the API gives as a fraction (0 to 1: a sweep child's, the sweep report's) in
+ * percent, as the paper reports it. */
+export function percentError(fraction, digits = 2) {
+  if (fraction === null || fraction === undefined) return "—";
+  return `${(100 * fraction).toFixed(digits)} %`;
+}
+
+/** A fraction as a bare percentage for a table whose header names the unit: `8.41`. */
+export function percent(fraction, digits = 2) {
+  if (fraction === null || fraction === undefined) return "—";
+  return (100 * fraction).toFixed(digits);
 }
 
 export function duration(seconds) {

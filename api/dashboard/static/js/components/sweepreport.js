@@ -1,17 +1,17 @@
 // A sweep's reproduction report (GET /sweeps/{id}/report): a row per configuration, this
-// service's test errors beside the published figure and its source. The numbers are the API's
-// as it sends them (rounded there, to 4 decimals): nothing is recomputed or re-rounded here, so
-// the page, the CSV and the Markdown report never disagree.
+// service's test errors beside the published figure and its source. The API sends fractions;
+// the page shows them in % to 2 decimals, as the Markdown report does, so the two never
+// disagree (issue 18).
 
 import { h } from "../dom.js";
-import { networkName } from "../format.js";
+import { networkName, percent } from "../format.js";
 
 const NONE = "—";
 
 /** The report as a table; null when no run has finished (the page says so instead). */
 export function reportTable(report) {
   if (!report.rows.some((row) => row.runs_finished > 0)) return null;
-  const unit = report.definitions?.unit ?? "%";
+  const unit = "%"; // the JSON's fractions, shown in the paper's unit
   const defs = report.definitions ?? {};
   return h(
     "div",
@@ -73,12 +73,12 @@ function reportRow(row) {
     h("td", {}, row.dataset),
     h("td", { class: "num", dataset: { col: "runs" } }, `${row.runs_finished} / ${row.runs_total}`),
     h("td", { class: "num", dataset: { col: "final" } }, spread(final)),
-    h("td", { class: "num", dataset: { col: "range" } }, final ? `${final.min} – ${final.max}` : NONE),
-    h("td", { class: "num", dataset: { col: "best" } }, best ? String(best.mean) : NONE),
+    h("td", { class: "num", dataset: { col: "range" } }, final ? `${percent(final.min)} – ${percent(final.max)}` : NONE),
+    h("td", { class: "num", dataset: { col: "best" } }, best ? percent(best.mean) : NONE),
     h(
       "td",
       { class: "num", dataset: { col: "published" }, title: ref ? `${ref.selection} error, as published` : null },
-      ref ? `${ref.error}${ref.approximate ? "*" : ""}` : NONE,
+      ref ? `${percent(ref.error)}${ref.approximate ? "*" : ""}` : NONE,
       ref ? h("div", { class: "muted" }, h("small", {}, ref.selection)) : null,
     ),
     h(
@@ -86,12 +86,18 @@ function reportRow(row) {
       { dataset: { col: "source" }, title: ref?.note ?? null },
       ref ? (ref.url ? h("a", { href: ref.url, target: "_blank", rel: "noopener noreferrer", title: ref.title }, ref.source) : ref.source) : NONE,
     ),
-    h("td", { class: "num", dataset: { col: "difference" } }, ref && ref.difference !== null ? String(ref.difference) : NONE),
+    h("td", { class: "num", dataset: { col: "difference" } }, ref && ref.difference !== null ? signed(ref.difference) : NONE),
   );
 }
 
-/** `7.1234 ± 0.21 (n=3)`; one run has no spread to show. */
+/** `7.12 ± 0.21 (n=3)` (%); one run has no spread to show. */
 function spread(value) {
   if (!value) return NONE;
-  return value.n > 1 ? `${value.mean} ± ${value.std} (n=${value.n})` : String(value.mean);
+  return value.n > 1 ? `${percent(value.mean)} ± ${percent(value.std)} (n=${value.n})` : percent(value.mean);
+}
+
+/** `+0.25`, `-0.34` (percentage points), as the Markdown report writes it. */
+function signed(fraction) {
+  const shown = percent(fraction);
+  return fraction >= 0 ? `+${shown}` : shown;
 }

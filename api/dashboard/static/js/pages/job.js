@@ -171,6 +171,13 @@ export async function jobPage(view, { match }) {
     );
   }
 
+  // An accuracy in an event (a fraction, "final_test_accuracy 0.965") reads as the test
+  // error in %, as everywhere else on the page (issue 18).
+  function logValue(key, value) {
+    if (key.endsWith("_accuracy") && typeof value === "number") return `${key.slice(0, -"_accuracy".length).replaceAll("_", " ")} error ${errorPct(value)}`;
+    return `${key} ${value}`;
+  }
+
   function addLog(event) {
     if (event.type === "progress") return; // shown by the bar, not logged
     const data = event.data && typeof event.data === "object" ? event.data : { value: event.data };
@@ -181,7 +188,7 @@ export async function jobPage(view, { match }) {
         : Object.entries(data)
             .filter(([k, v]) => v !== null && typeof v !== "object" && k !== "created_at" && k !== "job_id")
             // The event's own name is not repeated: "status succeeded", not "status status succeeded".
-            .map(([k, v]) => (k === event.type ? String(v) : `${k} ${v}`))
+            .map(([k, v]) => (k === event.type ? String(v) : logValue(k, v)))
             .join(", ");
     const at = Date.parse(when);
     const entry = h("li", { class: `ev ev-${event.type}`, dataset: { at: String(at) } }, h("time", { datetime: when }, dateTime(when)), h("strong", {}, event.type), ` ${summary}`);
