@@ -1,7 +1,7 @@
 """A client generated from /openapi.json by a common generator (openapi-python-client) works
 with types against a started API (issue 18): it submits a job, polls it, reads the evaluation
-report as a model; every operation is generated (the figure as binary content), with no
-generator warning.
+report as a model, submits a sweep and reads its report's rows as models; every operation is
+generated (the figure as binary content), with no generator warning.
 
 The generator runs offline on the schema the running API serves, in tmp_path. Its one setting:
 image/png and image/svg+xml read as binary (`content_type_overrides`, the generator's documented
@@ -27,6 +27,7 @@ from testkit.processes import VENV_BIN, Processes
 from testkit.starters import start_api
 from tests.api.conftest import new_key
 from tests.api.exported import succeed_with_exports
+from tests.api.sweep_runs import finish
 
 GENERATOR = VENV_BIN / "openapi-python-client"
 CONFIG = {
@@ -123,3 +124,41 @@ def test_generated_client_submits_polls_and_reads_the_report_typed(
     assert isinstance(evaluation.reliability[0], models.ReliabilityBin)
     assert isinstance(evaluation.confident_mistakes[0].predicted, str)
     assert len(evaluation.confusion_matrix) == 10
+
+
+def read_sweep_report(package: Any, api: Any, database_url: str) -> Any:
+    """A sweep submitted and one child finished; its report as the generated client reads it."""
+    name = package.__name__
+    models = importlib.import_module(f"{name}.models")
+    create = importlib.import_module(f"{name}.api.sweeps.create_sweeps_post")
+    report = importlib.import_module(f"{name}.api.sweeps.report_sweeps_sweep_id_report_get")
+    body = {"base": {"architecture": "resnet", "epochs": 2}, "grid": {"depth": [8, 20]}}
+    sweep = create.sync(client=api, body=models.SweepRequest.from_dict(body))
+    assert isinstance(sweep, models.SweepView), sweep
+    finish(database_url, sweep.children[1].id, test=[0.80, 0.90])  # depth 20: 10 % error
+    return report.sync(sweep.id, client=api), models
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_generated_client_reads_a_sweep_report_typed(
+    started: str, database_url: str, tmp_path: Path
+) -> None:
+    if not GENERATOR.is_file():
+        pytest.fail("openapi-python-client is missing: pip install -e '.[dev]'")
+    client_package, output = generate(started, tmp_path)
+    assert "WARNING" not in output and "Cannot parse" not in output, output
+    client = client_package.AuthenticatedClient(base_url=started, token=new_key(database_url))
+    with client as api:
+        report, models = read_sweep_report(client_package, api, database_url)
+    assert isinstance(report, models.SweepReport), report
+    assert report.definitions["unit"] == "fraction"
+    waiting, done = report.rows
+    assert isinstance(done, models.SweepReportRow) and done.depth == 20
+    assert isinstance(done.final_error, models.ErrorSpread)
+    assert done.final_error.mean == pytest.approx(0.10) and done.final_error.n == 1
+    assert isinstance(done.reference, models.PublishedReference)
+    assert done.reference.error == pytest.approx(0.0875)  # the paper's 8.75 %, as a fraction
+    assert isinstance(done.curves, models.ReportCurves) and done.curves.epoch == [1, 2]
+    assert waiting.final_error is None and waiting.runs_finished == 0
+    chosen = report.selection.on_test_set
+    assert isinstance(chosen, models.SelectedConfiguration) and chosen.candidates == 1
