@@ -23,6 +23,7 @@ from api.errors import (
     invalid,
 )
 from api.schemas.request import bound_problems
+from api.schemas.sweeps import sweep_bound_problems
 from core.store.errors import (
     ComputeBudgetExceeded,
     IdempotencyConflict,
@@ -63,19 +64,23 @@ async def _api_error(_request: Request, error: Exception) -> JSONResponse:
     return error_response(error)
 
 
-# The bodies of these are a job's fields: a refusal by the request model also names the fields
-# outside the deployment's bounds, so that one answer lists every field at fault (issue 18).
+# The bodies of these are a job's fields (or a sweep's, of jobs): a refusal by the request model
+# also names the fields outside the deployment's bounds, so that one answer lists every field at
+# fault (issue 18).
 JOB_BODIES = ("/jobs", "/jobs/estimate")
+SWEEP_BODIES = ("/sweeps",)
 
 
 async def _validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     listed = [_field_error(detail) for detail in error.errors()]
     body = getattr(error, "body", None)
-    if request.method == "POST" and request.url.path in JOB_BODIES and isinstance(body, dict):
-        named = {found.field for found in listed}
-        settings = request.app.state.services.settings
-        listed += [found for found in bound_problems(body, settings) if found.field not in named]
+    bounds = {JOB_BODIES: bound_problems, SWEEP_BODIES: sweep_bound_problems}
+    for paths, problems in bounds.items():
+        if request.method == "POST" and request.url.path in paths and isinstance(body, dict):
+            named = {found.field for found in listed}
+            settings = request.app.state.services.settings
+            listed += [found for found in problems(body, settings) if found.field not in named]
     shown = listed[:MAX_FIELD_ERRORS]
     return error_response(invalid(shown, more=len(listed) - len(shown)))
 

@@ -9,9 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from api.errors import FieldError
 from api.schemas import sweep_examples
 from api.schemas.early_stopping import EarlyStoppingRequest
+from api.schemas.request import bound_problems
 from api.schemas.text import PlainText
+from core.settings import Settings
 from core.store.tables import Job, Sweep
 from core.sweeps.presets import presets
 from core.vocabulary import JobStatus
@@ -73,6 +76,31 @@ class SweepRequest(BaseModel):
 
     def overrides(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+
+def sweep_bound_problems(body: dict[str, Any], settings: Settings) -> list[FieldError]:
+    """The deployment's bounds (depth, epochs, batch_size) broken by a sweep body's `base`, its
+    top-level job fields and each `grid` value. Run before the children are expanded, and on a
+    body the request model refused, so that one 422 names every field at fault (issue 18)."""
+    errors = bound_problems(body, settings)  # the top-level job fields override the base
+    base = body.get("base")
+    if isinstance(base, dict):
+        errors += [
+            FieldError.body(f"base.{found.field}", found.reason)
+            for found in bound_problems(base, settings)
+            if found.field not in body
+        ]
+    grid = body.get("grid")
+    for name, values in (grid or {}).items() if isinstance(grid, dict) else ():
+        refused: dict[str, list[Any]] = {}
+        for value in values if isinstance(values, list) else ():
+            for found in bound_problems({name: value}, settings):
+                refused.setdefault(found.reason, []).append(value)
+        errors += [
+            FieldError.body(f"grid.{name}", f"{', '.join(map(str, bad))}: {reason}")
+            for reason, bad in refused.items()
+        ]
+    return errors
 
 
 class PresetView(BaseModel):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas.sweep_preview import DeviceTotal, PreviewChild, SweepPreview
 from api.schemas.sweeps import SweepRequest
-from api.submission.sweep_submission import children_of, validated_children
+from api.submission.sweep_checks import checked_sweep
 from core.estimate import estimate_times, training_work
 from core.settings import Settings
 from core.store.artifacts import throughput_measurements
@@ -19,8 +19,7 @@ def preview_sweep(
 ) -> SweepPreview:
     """The children the sweep would make, each checked as POST /jobs checks it, and their total
     cost; the same 422s as the sweep itself, and no row written."""
-    children, varying = children_of(request, settings)
-    checked = validated_children(session, settings, owner, children, varying)
+    checked, varying = checked_sweep(session, settings, owner, request)
     measured = throughput_measurements(session=session)
     totals: dict[tuple[str, str], DeviceTotal] = {}
     for child in checked:
