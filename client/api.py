@@ -99,6 +99,19 @@ class Client:
 
     # --- sweeps ---
 
+    def iter_sweeps(self) -> Iterator[dict[str, Any]]:
+        """All your sweeps (GET /sweeps's views), newest first, a page at a time."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_MAX}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = self._json("GET", "/sweeps", params=params)
+            yield from page.get("sweeps", [])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
     def retry_sweep(self, sweep_id: str) -> dict[str, Any]:
         """POST /sweeps/{id}/retry: {"retried": [new job ids], "sweep": the sweep}."""
         answer: dict[str, Any] = self._json("POST", f"/sweeps/{sweep_id}/retry")

@@ -16,7 +16,7 @@ from client.api import Client
 from client.api_types import STATUSES
 from client.errors import ApiError, ChecksumMismatch, ConnectionFailed, CrsError, Unauthorized
 from client.fields import FieldSyntaxError
-from client.job_ids import AmbiguousId, resolve_job_id
+from client.job_ids import AmbiguousId, resolve_job_id, resolve_sweep_id
 from client.schema_help import fields_epilog
 from client.user_config import (
     KEY_VARIABLE,
@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         with Client(settings.url, settings.key) as client:
             if getattr(args, "job_id", None):
                 args.job_id = resolve_job_id(client, args.job_id)
+            if getattr(args, "sweep_id", None):
+                args.sweep_id = resolve_sweep_id(client, args.sweep_id)
             run: Command = args.run
             return run(client, args)
     except KeyboardInterrupt:

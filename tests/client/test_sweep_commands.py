@@ -32,10 +32,13 @@ def test_sweep_submit_list_show_report_cancel(service: Service) -> None:
     assert header.split()[:3] == ["id", "name", "ended"]
     assert any(line.startswith(sweep_id) and "cli-grid" in line for line in lines)
 
-    shown = crs("sweep", "show", sweep_id, **env)
+    shown = crs("sweep", "show", sweep_id[:8], **env)  # a unique prefix names it
     assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(sweep_id)
     assert "depth=8" in shown.stdout and "depth=14" in shown.stdout
     assert "test err" in shown.stdout
+    missing = crs("sweep", "show", "ffffffffff", **env)
+    assert missing.returncode == 2 and "none of your sweeps" in missing.stderr
 
     report = crs("sweep", "report", sweep_id, "--format", "md", **env)
     assert report.returncode == 0, report.stderr
