@@ -28,7 +28,7 @@ from api.submission.job_submission import (
     in_submit_thread,
     settle_reused,
 )
-from api.submission.uploaded_dataset import check_uploaded
+from api.submission.uploaded_dataset import resolve_uploaded
 from core.messaging.producer import BrokerUnavailable, in_new_session
 from core.settings import Settings
 from core.store.db import retry_conflicts
@@ -259,8 +259,8 @@ def _validated(
     label = "child " + json.dumps(child.point, sort_keys=False) if child.point else "the sweep"
     try:
         spec = JobRequest.model_validate(child.body).resolve()
-        uploaded = check_uploaded(session=session, owner=owner, spec=spec)  # issue 19
-        check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
+        classes = resolve_uploaded(session=session, owner=owner, spec=spec)  # issue 19
+        check_limits(spec, settings, classes=classes)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
         check_workers_have(session=session, spec=spec)
     except ValidationError as error:
