@@ -175,7 +175,8 @@ class Client:
     def stream_all(
         self, *, after: int | None = None, on_reconnect: OnReconnect | None = None
     ) -> Iterator[Event]:
-        """`status` events of all your jobs as they happen, until the server ends the stream."""
+        """`status` events of all your jobs and `dataset` events of all your data sets (issue
+        19) as they happen, until the server ends the stream."""
         return follow(
             self._http, "/events/stream", after=after, until_final=False, on_reconnect=on_reconnect
         )

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 # tests/client/test_vocabulary.py holds equal to core/vocabulary.py.
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "stopped")
 TERMINAL = ("succeeded", "failed", "cancelled", "stopped")
-EVENT_TYPES = ("status", "attempt", "epoch", "warning", "progress")
+EVENT_TYPES = ("status", "attempt", "epoch", "warning", "dataset", "progress")
 
 
 class EpochRecord(TypedDict):

@@ -50,14 +50,23 @@ def cost(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def training_work(stored: Mapping[str, Any], epochs: int | None = None) -> float:
-    """Training FLOPs of `epochs` (default: all of the job's) over the real dataset: what a
-    compute budget counts. 0 for an architecture without a formula."""
+    """Training FLOPs of `epochs` (default: all of the job's) over the job's data set (its own
+    image count, `dataset_images`): what a compute budget counts. 0 for an architecture without
+    a formula."""
     spec = ResolvedSpec.from_stored(stored)
     flops = training_flops(spec.architecture, spec.depth, spec.num_classes, spec.shortcut)
-    # An uploaded data set's image count is not in its spec: CIFAR's stands in (issue 19).
-    train_images, _ = DATASET_IMAGES.get(spec.dataset, DATASET_IMAGES["cifar10"])
     left = spec.epochs if epochs is None else max(epochs, 0)
-    return float(flops or 0) * train_images * left
+    return float(flops or 0) * dataset_images(spec)[0] * left
+
+
+def dataset_images(spec: ResolvedSpec) -> tuple[int, int]:
+    """(training, test) images of the job's data set: an uploaded one's as its spec recorded
+    them at submission (issue 19), a built-in one's published counts. A job on an uploaded data
+    set stored before the spec recorded them has CIFAR's counts stand in."""
+    default = DATASET_IMAGES.get(spec.dataset, DATASET_IMAGES["cifar10"])
+    train = spec.dataset_train_images if spec.dataset_train_images is not None else default[0]
+    test = spec.dataset_test_images if spec.dataset_test_images is not None else default[1]
+    return train, test
 
 
 def estimate_times(
@@ -73,8 +82,7 @@ def estimate_times(
     target = training_flops(spec.architecture, spec.depth, classes, spec.shortcut)
     if target is None:
         return []
-    default_train, _ = DATASET_IMAGES.get(spec.dataset, DATASET_IMAGES["cifar10"])
-    train_n = default_train if train_images is None else train_images
+    train_n = dataset_images(spec)[0] if train_images is None else train_images
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in measurements:
         if training_flops(m.architecture, m.depth, classes) is not None:

@@ -40,12 +40,20 @@ class DatasetStatus(str, enum.Enum):
 
 
 class EventType(str, enum.Enum):
-    """What a job's event records (GET /jobs/{id}/events, the SSE stream, webhooks)."""
+    """What an event records (GET /jobs/{id}/events, the SSE streams, webhooks)."""
 
     status = "status"  # the job's status changed
     attempt = "attempt"  # a worker started (or resumed) the job
     epoch = "epoch"  # an epoch ended: its /metrics record
     warning = "warning"  # something the owner should know that does not end the job
+    # An uploaded data set's status or processing progress changed (issue 19): an event of the
+    # data set, not of a job, on the owner's stream (GET /events/stream).
+    dataset = "dataset"
+
+
+# The types the owner's stream (GET /events/stream) carries: every job's status changes and
+# every data set's events.
+OWNER_STREAM_TYPES = (EventType.status.value, EventType.dataset.value)
 
 
 # The stream's own event: where the running epoch stands, sent over SSE every few seconds and

@@ -5,9 +5,10 @@ without starting it (`worker.supervisor`, which renews its lease meanwhile).
 
 The estimate is the formula of `core.compute` (the activations one training step keeps, four
 copies of the weights for parameters, gradients, momentum and a low-precision copy) plus what
-every process pays for itself (a CUDA context and the allocator's slack). Networks without a
-formula (VGG, pre-activation ResNets) count as an equal share of the device. A job larger than
-the whole budget still runs, alone, rather than waiting for ever.
+every process pays for itself (a CUDA context and the allocator's slack), plus the data set,
+which the trainer keeps on the device (an uploaded one's image and class counts from the job's
+spec, issue 19). Networks without a formula (VGG, pre-activation ResNets) count as an equal share
+of the device. A job larger than the whole budget still runs, alone, rather than waiting for ever.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.compute import activation_bytes, weights_bytes
+from core.estimate import dataset_images
 from core.settings import Settings
 from core.spec import ResolvedSpec
 
@@ -32,6 +34,9 @@ PROCESS_BYTES = 768 << 20
 WEIGHT_COPIES = 4  # parameters, gradients, momentum, the autocast copy
 PROBE_TIMEOUT_S = 120.0
 MIB = 1 << 20
+# The training and test sets live on the device (core/trainer/fit.py): a uint8 32x32x3 image
+# and its int64 label each.
+IMAGE_BYTES = 3 * 32 * 32 + 8
 
 
 def job_bytes(spec: dict[str, Any], *, capacity: int, jobs_per_gpu: int) -> int:
@@ -47,7 +52,10 @@ def job_bytes(spec: dict[str, Any], *, capacity: int, jobs_per_gpu: int) -> int:
     weights = weights_bytes(architecture, depth, classes, shortcut)
     if activations is None or weights is None:
         return capacity // jobs_per_gpu
-    return PROCESS_BYTES + activations + WEIGHT_COPIES * weights
+    # The data set's own image and class counts (an upload's, from its spec; issue 19).
+    train, test = dataset_images(resolved)
+    data = (train + test) * IMAGE_BYTES
+    return PROCESS_BYTES + activations + WEIGHT_COPIES * weights + data
 
 
 def device_free_bytes(settings: Settings) -> int | None:

@@ -19,15 +19,10 @@ from core.datasets.errors import DatasetRejected
 from core.datasets.process import process_upload
 from core.datasets.samples import sample_images
 from core.settings import Settings
+from core.store.dataset_events import record_progress
 from core.store.dataset_files import read_file
 from core.store.dataset_tables import DatasetStatus
-from core.store.datasets import (
-    Summary,
-    mark_failed,
-    mark_ready,
-    pending_upload,
-    record_progress,
-)
+from core.store.datasets import Summary, mark_failed, mark_ready, pending_upload
 from worker.dataset_cache import cache_path
 from worker.store_calls import store_call
 

@@ -117,6 +117,8 @@ def estimate(
     # The same checks as POST /jobs, in the same order; nothing is written.
     spec = request.resolve()
     uploaded = check_uploaded(session=session, owner=owner, spec=spec)
+    if uploaded is not None:
+        spec.update(uploaded.spec_fields())  # as POST /jobs stores it
     check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
     check_init_from(session=session, owner=owner, spec=spec)
     check_workers_have(session=session, spec=spec)

@@ -171,7 +171,7 @@ async def job_stream(
 
 @router.get(
     "/events/stream",
-    summary="Follow all your jobs (Server-Sent Events)",
+    summary="Follow all your jobs and data sets (Server-Sent Events)",
     response_class=StreamingResponse,
     response_model=None,
     responses={
@@ -186,8 +186,10 @@ async def owner_stream(
     after: After = None,
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
-    """The `status` events of all your jobs as they happen (after `Last-Event-ID` or `after`,
-    if given, the stored ones first)."""
+    """The `status` events of all your jobs and the `dataset` events of all your uploaded data
+    sets (processing, its progress by tenths, ready or failed naming the member at fault; each
+    with its `dataset_id`) as they happen; after `Last-Event-ID` or `after`, if given, the
+    stored ones first."""
     start = _start_after(after, last_event_id)
     body = follow_owner(hub(request), services(request).sessions, owner.id, start)
     return sse_response(stream_slots(request).hold(owner.id, body))

@@ -31,7 +31,7 @@ from api.schemas.request import JobRequest
 from api.schemas.text import PlainText
 from api.schemas.views import AttemptEnvironment, JobPage, JobView, MetricsView, job_view
 from api.submission.job_submission import submit_job
-from core.spec import SEED_MAX
+from core.spec import DATASET_NAMES, SEED_MAX
 from core.store.attempts import attempts_of
 from core.store.jobs import (
     epoch_metrics,
@@ -236,7 +236,8 @@ async def rerun(
     original = await in_thread(
         session, lambda s: get_job(session=s, owner_id=owner.id, job_id=job_id)
     )
-    spec = dict(original.spec)
+    # An uploaded data set's facts are resolved again from its id, as for any submission.
+    spec = {k: v for k, v in original.spec.items() if k not in DATASET_NAMES}
     if body is not None and body.seed is not None:
         spec["seed"] = body.seed
     job, _ = await submit_job(

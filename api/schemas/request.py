@@ -95,6 +95,15 @@ class ServiceFields(BaseModel):
         "status event (succeeded, failed or cancelled)",
     )
 
+    @field_validator("webhook_events")
+    @classmethod
+    def _job_event_types(cls, types: list[EventType] | None) -> list[EventType] | None:
+        if types is not None and EventType.dataset in types:
+            raise ValueError(
+                "`dataset` events are about uploaded data sets (GET /events/stream), never a job"
+            )
+        return types
+
 
 class _JobRequestBase(ServiceFields):
     @field_validator("depth", check_fields=False)

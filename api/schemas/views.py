@@ -13,6 +13,8 @@ from api.schemas import examples
 from api.schemas.request import spec_fields
 from core import metrics
 from core.class_names import CLASS_NAMES
+from core.spec import DATASET_NAMES, ResolvedSpec
+from core.spec.options import declared
 from core.store.tables import EpochRecord, Job
 from core.vocabulary import FailureCode, JobStatus
 
@@ -24,11 +26,18 @@ BEST_ON_TEST_SET = (
 
 def _spec_model() -> type[BaseModel]:
     """The resolved request: every hyperparameter the run used, enough to repeat it exactly."""
+    # An uploaded data set's facts, written at submission (issue 19); null for a built-in one.
+    uploaded: dict[str, Any] = {
+        s.name: (s.type, Field(None, description=s.option.doc))
+        for s in declared(ResolvedSpec)
+        if s.name in DATASET_NAMES
+    }
     return create_model(
         "JobSpec",
         __doc__=_spec_model.__doc__,
         init_from=(uuid.UUID | None, None),
         **spec_fields(request=False),
+        **uploaded,
     )
 
 

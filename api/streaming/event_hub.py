@@ -40,7 +40,7 @@ from core.store.events import (
 )
 from core.store.progress import progress_since
 from core.store.types import utcnow
-from core.vocabulary import PROGRESS_EVENT
+from core.vocabulary import OWNER_STREAM_TYPES, PROGRESS_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ class Hub:
     async def subscribe(
         self, *, job_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None
     ) -> Subscriber:
-        """An inbox for one job's messages, or an owner's status events; from now on."""
+        """An inbox for one job's messages, or an owner's stream (its jobs' status events and
+        its data sets' events); from now on."""
         await self._start()
         sub = Subscriber(str(job_id) if job_id else None, str(owner_id) if owner_id else None)
         if sub.job_id is not None:
@@ -119,7 +120,7 @@ class Hub:
     def dispatch(self, message: dict[str, Any]) -> None:
         for sub in self._by_job.get(message["job_id"], ()):
             sub.offer(message)
-        if message["type"] == "status" and message.get("owner_id"):
+        if message["type"] in OWNER_STREAM_TYPES and message.get("owner_id"):
             for sub in self._by_owner.get(message["owner_id"], ()):
                 sub.offer(message)
 

@@ -1,5 +1,6 @@
 """A stream's bytes (Server-Sent Events): a job's stored events after a cursor, then the live
-ones from the hub with `progress`, until the job's final status; or an owner's `status` events.
+ones from the hub with `progress`, until the job's final status; or an owner's stream: its jobs'
+`status` events and its data sets' `dataset` events (issue 19).
 Comment lines keep idle connections open through proxies."""
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from core.store.events import (
     is_final,
     job_status,
     list_events,
-    owner_status_events,
+    owner_stream_events,
     public,
 )
-from core.vocabulary import PROGRESS_EVENT
+from core.vocabulary import OWNER_STREAM_TYPES, PROGRESS_EVENT
 
 KEEPALIVE_S = 15.0  # a comment line at least this often keeps proxies from closing a stream
 # Comment lines, without the blank line that ends a message: a parser that (unlike the spec)
@@ -138,7 +139,9 @@ async def follow_owner(
             if got is None:
                 yield KEEPALIVE
                 continue
-            if got["type"] != "status" or got["id"] in sent or (after and got["id"] <= after):
+            if got["type"] not in OWNER_STREAM_TYPES or got["id"] in sent:
+                continue
+            if after and got["id"] <= after:
                 continue
             sent.add(got["id"])
             if len(sent) > 10000:  # the poller re-sends only the last seconds' events
@@ -152,5 +155,5 @@ def _owner_stored(
     sessions: sessionmaker[Session], owner_id: uuid.UUID, after: int
 ) -> list[dict[str, Any]]:
     with sessions() as session:
-        rows = owner_status_events(session=session, owner_id=owner_id, after=after)
+        rows = owner_stream_events(session=session, owner_id=owner_id, after=after)
         return [event_message(row) for row in rows]

@@ -23,7 +23,7 @@ from api.errors import RETRY_AFTER_S, ApiError, FieldError, invalid
 from api.schemas.request import JobRequest, check_limits, submission_hash
 from api.submission.dataset_availability import check_workers_have
 from api.submission.job_queue import JobQueue
-from api.submission.uploaded_dataset import check_uploaded
+from api.submission.uploaded_dataset import resolve_uploaded
 from core.messaging.producer import BrokerUnavailable, StoreCall, in_new_session, send_job
 from core.settings import Settings
 from core.spec import ResolvedSpec
@@ -126,8 +126,8 @@ def _accept(
 ) -> tuple[Job, bool]:
     """Validate the request and commit the job's row; nothing is sent yet."""
     spec = request.resolve()
-    uploaded = check_uploaded(session=session, owner=owner, spec=spec)
-    check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
+    classes = resolve_uploaded(session=session, owner=owner, spec=spec)  # issue 19
+    check_limits(spec, settings, classes=classes)
     init_from_id = check_init_from(session=session, owner=owner, spec=spec)
     check_workers_have(session=session, spec=spec)
     if request.webhook_url is not None:

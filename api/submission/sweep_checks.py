@@ -21,7 +21,7 @@ from api.schemas.request import JobRequest, bound_problems, check_limits, spec_h
 from api.schemas.sweeps import SweepRequest, sweep_bound_problems
 from api.submission.dataset_availability import check_workers_have
 from api.submission.job_submission import check_init_from
-from api.submission.uploaded_dataset import check_uploaded
+from api.submission.uploaded_dataset import resolve_uploaded
 from core.settings import Settings
 from core.store.sweeps import NewChild
 from core.store.tables import Owner
@@ -195,8 +195,8 @@ def _check_child(
     """The child's resolved spec, or every fault POST /jobs would name in its body."""
     try:
         spec = JobRequest.model_validate(child.body).resolve()
-        uploaded = check_uploaded(session=session, owner=owner, spec=spec)  # issue 19
-        check_limits(spec, settings, classes=uploaded.classes if uploaded else None)
+        classes = resolve_uploaded(session=session, owner=owner, spec=spec)  # issue 19
+        check_limits(spec, settings, classes=classes)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
         check_workers_have(session=session, spec=spec)
     except ValidationError as error:

@@ -1,7 +1,8 @@
 """A job's `dataset` when it names an uploaded data set (issue 19): the owner's, and ready.
 
-POST /jobs and POST /jobs/estimate both check it here, and take the class count (and, for the
-estimate, the image count) from it.
+POST /jobs, sweeps and POST /jobs/estimate all check it here; its fingerprint, class and image
+counts go into the job's stored spec (`resolve_uploaded`), where the record, the compute budget,
+the estimate and the workers' memory admission read them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,26 @@ class UploadedFacts:
     train_images: int
     test_images: int
     fingerprint: str
+
+    def spec_fields(self) -> dict[str, Any]:
+        """What the job's stored spec records of the data set (core.spec.resolved): what it
+        trains on, and the counts that the budget, the estimate and admission go by."""
+        return {
+            "dataset_fingerprint": self.fingerprint,
+            "dataset_classes": self.classes,
+            "dataset_train_images": self.train_images,
+            "dataset_test_images": self.test_images,
+        }
+
+
+def resolve_uploaded(*, session: Session, owner: Owner, spec: dict[str, Any]) -> int | None:
+    """Check the spec's `dataset` (check_uploaded) and write an uploaded data set's facts into
+    the spec; the class count of an uploaded one, None for a built-in one."""
+    uploaded = check_uploaded(session=session, owner=owner, spec=spec)
+    if uploaded is None:
+        return None
+    spec.update(uploaded.spec_fields())
+    return uploaded.classes
 
 
 def check_uploaded(*, session: Session, owner: Owner, spec: dict[str, Any]) -> UploadedFacts | None:

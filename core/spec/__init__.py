@@ -25,7 +25,7 @@ from core.spec.options import (
     Setting,
     option,
 )
-from core.spec.resolved import SERVICE_NAMES, ResolvedSpec
+from core.spec.resolved import DATASET_NAMES, SERVICE_NAMES, ResolvedSpec
 from core.spec.train_config import (
     LOCAL_NAMES,
     RESUME_MUST_MATCH,
@@ -40,6 +40,7 @@ from core.spec.train_config import (
 __all__ = [
     "AUGMENTATIONS",
     "COMPILE_MODES",
+    "DATASET_NAMES",
     "LOCAL_NAMES",
     "LR_SCHEDULES",
     "NORMALIZATIONS",

@@ -2,7 +2,8 @@
 
 A data set is created with its upload stored (one transaction: a cut-off upload leaves
 nothing), processed by the `datasets` queue into the canonical file (`mark_ready`, stored once
-per owner and fingerprint) or refused (`mark_failed`, the upload removed either way), read by
+per owner and fingerprint) or refused (`mark_failed`, the upload removed either way), each
+change a `dataset` event on the owner's stream (`core.store.dataset_events`), read by
 the workers that train on it (`core.store.dataset_files.read_file`), and deleted by its
 owner unless a queued or running job uses it.
 """
@@ -13,10 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.store.dataset_events import record_dataset_event
 from core.store.dataset_files import store_file
 from core.store.dataset_tables import Dataset, DatasetChunk, DatasetFile, DatasetStatus, FileKind
 from core.store.errors import JobStateConflict, StorageQuotaExceeded, StoreError
@@ -89,6 +91,8 @@ def create_dataset(
             upload_id=stored.id,
         )
         session.add(dataset)
+        session.flush()
+        record_dataset_event(session=session, dataset=dataset)  # processing, on the owner's stream
         session.commit()
     except BaseException:
         session.rollback()
@@ -108,15 +112,6 @@ def list_datasets(*, session: Session, owner_id: uuid.UUID) -> list[Dataset]:
             select(Dataset).where(Dataset.owner_id == owner_id).order_by(Dataset.created_at)
         )
     )
-
-
-def record_progress(*, session: Session, dataset_id: uuid.UUID, progress: float) -> None:
-    session.execute(
-        update(Dataset)
-        .where(Dataset.id == dataset_id, Dataset.status == DatasetStatus.processing.value)
-        .values(progress=min(max(progress, 0.0), 1.0))
-    )
-    session.commit()
 
 
 def _drop_upload(session: Session, dataset: Dataset) -> None:
@@ -170,6 +165,7 @@ def mark_ready(
     dataset.info = summary.info
     dataset.samples = summary.samples
     dataset.finished_at = utcnow()
+    record_dataset_event(session=session, dataset=dataset)
     session.commit()
     return dataset
 
@@ -185,6 +181,7 @@ def mark_failed(*, session: Session, dataset_id: uuid.UUID, where: str, reason: 
     dataset.error_where = where
     dataset.error = f"{where}: {reason}"
     dataset.finished_at = utcnow()
+    record_dataset_event(session=session, dataset=dataset)
     session.commit()
 
 

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.tables import Base
@@ -18,7 +18,8 @@ from core.store.types import JsonDoc, UtcDateTime, utcnow
 
 
 class Event(Base):
-    """One thing that happened to a job (issue 8), written in the transaction of the change it
+    """One thing that happened to a job (issue 8), or to an uploaded data set (issue 19: its
+    `dataset` events, on the owner's stream), written in the transaction of the change it
     reports, so the log and the job never disagree. Ids only grow (AUTOINCREMENT on SQLite too:
     a deleted job's ids are never reused, so a client's Last-Event-ID stays meaningful)."""
 
@@ -26,15 +27,24 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_job_id_id", "job_id", "id"),
         Index("ix_events_owner_type_id", "owner_id", "type", "id"),
+        Index("ix_events_dataset_id_id", "dataset_id", "id"),
+        # Each event is about one thing: a job or a data set.
+        CheckConstraint("(job_id IS NULL) <> (dataset_id IS NULL)", name="one_subject"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), default=None
+    )
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), default=None
+    )
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(16))  # status, attempt, epoch, warning
+    type: Mapped[str] = mapped_column(String(16))  # status, attempt, epoch, warning, dataset
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # The job's event before this one: a live reader that missed it sees the gap and re-reads.
+    # The job's (or data set's) event before this one: a live reader that missed it sees the
+    # gap and re-reads.
     prev_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.store.event_tables import Event, JobWebhook, WebhookDelivery
 from core.store.tables import Checkpoint, Job, JobStatus
 from core.store.types import utcnow
-from core.vocabulary import EventType
+from core.vocabulary import OWNER_STREAM_TYPES, EventType
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,11 @@ def is_final(message: dict[str, Any]) -> bool:
 
 
 def event_message(row: Event) -> dict[str, Any]:
-    """The event as the API, SSE streams and webhooks show it."""
-    return {
+    """The event as the API, SSE streams and webhooks show it. A data set's event (issue 19)
+    has a `dataset_id` and a null `job_id`."""
+    message = {
         "id": row.id,
-        "job_id": str(row.job_id),
+        "job_id": None if row.job_id is None else str(row.job_id),
         "type": row.type,
         "created_at": row.created_at.isoformat(),
         "data": row.data,
@@ -77,10 +78,23 @@ def event_message(row: Event) -> dict[str, Any]:
         "prev_id": row.prev_id,
         "owner_id": str(row.owner_id),
     }
+    if row.dataset_id is not None:
+        message["dataset_id"] = str(row.dataset_id)
+    return message
 
 
 def public(message: dict[str, Any]) -> dict[str, Any]:
-    return {k: message[k] for k in ("id", "job_id", "type", "created_at", "data")}
+    shown = {k: message[k] for k in ("id", "job_id", "type", "created_at", "data")}
+    if message.get("dataset_id") is not None:
+        shown["dataset_id"] = message["dataset_id"]
+    return shown
+
+
+def announce(session: Session, rows: list[Event]) -> Committed:
+    """Tell the process's commit listeners of these new rows once the transaction commits."""
+    committed: Committed = session.info.setdefault(_PENDING, Committed())
+    committed.events.extend(event_message(row) for row in rows)
+    return committed
 
 
 def record_event(
@@ -104,8 +118,7 @@ def record_event(
     )
     session.add(row)
     session.flush()
-    committed = session.info.setdefault(_PENDING, Committed())
-    committed.events.append(event_message(row))
+    committed = announce(session, [row])
     hook = session.get(JobWebhook, job_id)
     if hook is not None and wanted(hook.events, type, data):
         delivery = WebhookDelivery(
@@ -131,8 +144,7 @@ def record_new_jobs(
     ]
     session.add_all(rows)
     session.flush()
-    committed = session.info.setdefault(_PENDING, Committed())
-    committed.events.extend(event_message(row) for row in rows)
+    announce(session, rows)
 
 
 def wanted(types: list[str] | None, type: str, data: dict[str, Any]) -> bool:
@@ -216,11 +228,12 @@ def list_events(
     return list(session.scalars(query))
 
 
-def owner_status_events(
+def owner_stream_events(
     *, session: Session, owner_id: uuid.UUID, after: int | None, limit: int = 1000
 ) -> list[Event]:
-    """The owner's `status` events of all jobs after `after`, oldest first."""
-    query = select(Event).where(Event.owner_id == owner_id, Event.type == "status")
+    """The owner's events of the owner's stream after `after`, oldest first: every job's
+    `status` events and every data set's `dataset` events."""
+    query = select(Event).where(Event.owner_id == owner_id, Event.type.in_(OWNER_STREAM_TYPES))
     if after is not None:
         query = query.where(Event.id > after)
     return list(session.scalars(query.order_by(Event.id).limit(limit)))

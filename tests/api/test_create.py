@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.spec import api_settings
+from core.spec import DATASET_NAMES, api_settings
 from core.store.db import session_scope
 from core.store.tables import Job, JobStatus
 from tests.api.conftest import (
@@ -58,7 +58,8 @@ def test_create_minimal_body_resolves_the_paper_recipe(api: Api, tmp_path: Path)
     assert response.status_code == 201, response.text
     job = response.json()
     assert job["status"] == "queued"
-    assert job["spec"] == RESOLVED
+    # Shown with no uploaded data set's facts (issue 19); stored without them.
+    assert job["spec"] == {**RESOLVED, **dict.fromkeys(DATASET_NAMES)}
     progress = job["progress"]
     assert progress | {"epochs_done": 0, "epochs": 3, "fraction": 0.0} == progress
     assert progress["eta_seconds"] is None  # queued: no speed measured yet
@@ -90,7 +91,8 @@ def test_create_explicit_fields_are_kept(api: Api) -> None:
     response = api.post_job(**fields)
     assert response.status_code == 201, response.text
     spec = response.json()["spec"]
-    assert spec == {**RESOLVED, **fields, "learning_rate": 1.0, "momentum": 0.0}
+    shown = {**RESOLVED, **dict.fromkeys(DATASET_NAMES), **fields}
+    assert spec == {**shown, "learning_rate": 1.0, "momentum": 0.0}
     assert isinstance(spec["learning_rate"], float)
 
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from core.estimate import training_work
 from core.settings import Settings
+from core.spec import DATASET_NAMES
 from core.store.artifacts import record_throughput
+from core.store.budget import compute_in_use
 from core.store.db import session_scope
+from core.store.tables import Job
 from testkit.dataset_files import image_folder_files, write_archive
-from tests.api.conftest import Api, auth, make_settings, new_key
+from tests.api.conftest import Api, auth, client_for, make_settings, new_key
 from worker.dataset_processing import process_dataset
 
 CLASSES = ["cat", "dog", "eel", "fox"]
@@ -106,3 +112,64 @@ def test_sweep_over_an_unready_dataset_is_a_422_naming_the_child(
     assert api.get("/sweeps").json()["sweeps"] == []
     body = {"base": JOB, "grid": {"dataset": ["cifar10", ready]}}
     assert api.post("/sweeps", json=body).status_code == 201
+
+
+def test_job_spec_records_the_datasets_fingerprint_and_counts(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    dataset_id = _dataset(api, tmp_path, process=settings)
+    shown = api.get(f"/datasets/{dataset_id}").json()
+    answer = api.post("/jobs", json={**JOB, "dataset": dataset_id})
+    assert answer.status_code == 201, answer.text
+    spec = api.get(f"/jobs/{answer.json()['id']}").json()["spec"]
+    assert spec["dataset_fingerprint"] == shown["fingerprint"]
+    assert len(spec["dataset_fingerprint"]) == 64
+    assert spec["dataset_classes"] == len(CLASSES)
+    assert (spec["dataset_train_images"], spec["dataset_test_images"]) == (
+        shown["train_images"],
+        shown["test_images"],
+    )
+    assert api.post("/jobs/estimate", json={**JOB, "dataset": dataset_id}).json()["spec"] == {
+        key: spec[key] for key in api.post("/jobs/estimate", json=JOB).json()["spec"]
+    } | {key: spec[key] for key in DATASET_NAMES}
+    # A rerun resolves the data set again from its id: the same facts.
+    rerun = api.post(f"/jobs/{answer.json()['id']}/rerun", json={"seed": 5})
+    assert rerun.status_code == 201, rerun.text
+    assert rerun.json()["spec"] == {**spec, "seed": 5}
+    # A built-in data set's job records none of them.
+    cifar = api.post("/jobs", json=JOB).json()["spec"]
+    assert {cifar[key] for key in DATASET_NAMES} == {None}
+
+
+def test_compute_budget_counts_an_uploaded_datasets_images(
+    database_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """A budget below one CIFAR-10 job (50,000 images an epoch) admits a job on a 24-image
+    upload of the same network and epochs, and counts it by its own images."""
+    budget = training_work({**JOB, "dataset": "cifar10"}) / 2
+    budgeted = make_settings(
+        database_url,
+        tmp_path,
+        dataset_cache_dir=tmp_path / "cache",
+        compute_budget_flops=budget,
+    )
+    with client_for(budgeted) as client:
+        api = Api(client, database_url, new_key(database_url))
+        dataset_id = _dataset(api, tmp_path, process=settings)
+        refused = api.post("/jobs", json=JOB)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "compute_budget_exceeded"
+        answer = api.post("/jobs", json={**JOB, "dataset": dataset_id})
+        assert answer.status_code == 201, answer.text
+        with session_scope(database_url) as session:
+            used, jobs = compute_in_use(session=session, owner_id=_owner(session, answer))
+        assert jobs == 1
+        # 24 images an epoch instead of 50,000 (and 4 classes' classifier instead of 10).
+        assert used == pytest.approx(budget * 2 * 24 / 50_000, rel=1e-3)
+        assert used < budget * 2 * 24 / 50_000
+
+
+def _owner(session: Session, answer: Any) -> uuid.UUID:
+    job = session.get(Job, uuid.UUID(answer.json()["id"]))
+    assert job is not None
+    return job.owner_id

@@ -14,6 +14,7 @@ from api.schemas import examples
 from api.schemas.request import JobRequest
 from api.schemas.views import JobSpec, JobView
 from core.settings import Settings
+from core.spec import DATASET_NAMES
 from core.vocabulary import EventType, JobStatus, WarningCode
 from testkit.processes import REPO
 
@@ -34,16 +35,19 @@ def _defaults(**required: Any) -> dict[str, Any]:
 
 def test_explicit_request_example_gives_every_spec_field_at_its_default() -> None:
     value = examples.REQUESTS["explicit"]["value"]
-    assert set(value) == set(JobSpec.model_fields)
+    # The uploaded data set's facts are the service's to write (issue 19), never a request's.
+    assert set(value) == set(JobSpec.model_fields) - DATASET_NAMES
     required = {name: value[name] for name in ("architecture", "depth", "epochs")}
     assert value == _defaults(**required)
 
 
 def test_job_examples_show_every_spec_field_and_validate() -> None:
-    assert set(examples.SPEC) == set(JobSpec.model_fields)
+    assert set(examples.SPEC) == set(JobSpec.model_fields) - DATASET_NAMES
     required = {name: examples.SPEC[name] for name in ("architecture", "depth", "epochs")}
     assert _defaults(**required) == examples.SPEC
-    assert JobView.model_validate(examples.RUNNING_JOB).spec.model_dump() == examples.SPEC
+    shown = JobView.model_validate(examples.RUNNING_JOB).spec.model_dump()
+    assert {name: shown.pop(name) for name in DATASET_NAMES} == dict.fromkeys(DATASET_NAMES)
+    assert shown == examples.SPEC
 
 
 def test_readme_field_list_names_every_request_field_and_no_other() -> None:

@@ -218,3 +218,8 @@ def test_webhook_events_need_a_url(api: Api) -> None:
     assert answer.json()["error"]["fields"][0]["field"] == "webhook_events"
     answer = api.post_job(webhook_url="https://example.com/h", webhook_events=["progress"])
     assert answer.status_code == 422 and "webhook_events" in answer.text
+    # A data set's events (issue 19) never happen to a job.
+    answer = api.post_job(webhook_url="https://example.com/h", webhook_events=["dataset"])
+    assert answer.status_code == 422, answer.text
+    [field] = answer.json()["error"]["fields"]
+    assert field["field"] == "webhook_events" and "data sets" in field["reason"]

@@ -9,7 +9,14 @@ import pytest
 
 from api.schemas.request import JobRequest
 from core import spec
-from core.spec import LOCAL_NAMES, RESUME_MUST_MATCH, SERVICE_NAMES, ResolvedSpec, TrainConfig
+from core.spec import (
+    DATASET_NAMES,
+    LOCAL_NAMES,
+    RESUME_MUST_MATCH,
+    SERVICE_NAMES,
+    ResolvedSpec,
+    TrainConfig,
+)
 
 
 def test_from_stored_fills_every_declared_default() -> None:
@@ -58,7 +65,7 @@ def test_job_settings_reach_the_trainer_unchanged() -> None:
 
 
 def test_field_roles_are_derived_from_the_declarations() -> None:
-    assert {"init_from"} == SERVICE_NAMES
+    assert {"init_from"} | DATASET_NAMES == SERVICE_NAMES
     assert {"data_dir", "download", "init_weights", "device", "dataset_file"} == LOCAL_NAMES
     assert not LOCAL_NAMES & {s.name for s in spec.api_settings()}
     assert set(RESUME_MUST_MATCH) == {
@@ -78,3 +85,11 @@ def test_spec_fields_are_the_trainers_job_fields_plus_the_service_fields() -> No
     resolved = {f.name for f in dataclasses.fields(ResolvedSpec)}
     trainer = {f.name for f in dataclasses.fields(TrainConfig)}
     assert resolved == (trainer - LOCAL_NAMES) | SERVICE_NAMES
+
+
+def test_an_uploaded_datasets_counts_come_from_the_spec() -> None:
+    """Issue 19: the class count recorded at submission, not CIFAR-10's 10 standing in."""
+    stored = {"dataset": "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b", "dataset_classes": 37}
+    assert ResolvedSpec.from_stored(stored).num_classes == 37
+    # A job stored before the spec recorded it: CIFAR-10's count stands in, as before.
+    assert ResolvedSpec.from_stored({"dataset": stored["dataset"]}).num_classes == 10

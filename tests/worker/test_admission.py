@@ -17,27 +17,60 @@ from core.settings import Settings
 from testkit.processes import wait_for
 from testkit.procfs import pid_alive
 from worker import spawn
-from worker.admission import PROCESS_BYTES, MemoryBudget, device_free_bytes, job_bytes
+from worker.admission import (
+    IMAGE_BYTES,
+    PROCESS_BYTES,
+    MemoryBudget,
+    device_free_bytes,
+    job_bytes,
+)
 from worker.supervisor import Slots
 
 SPEC: dict[str, Any] = {"architecture": "resnet", "depth": 56, "batch_size": 128}
 GIB = 1 << 30
+CIFAR_DATA = 60_000 * IMAGE_BYTES  # 50,000 training and 10,000 test images on the device
 
 
-def test_job_bytes_adds_activations_weights_and_the_process_allowance() -> None:
+def test_job_bytes_adds_activations_weights_data_and_the_process_allowance() -> None:
     activations = activation_bytes("resnet", 56, 128)
     weights = weights_bytes("resnet", 56)
     assert activations is not None and weights is not None
     assert job_bytes(SPEC, capacity=80 * GIB, jobs_per_gpu=4) == (
-        PROCESS_BYTES + activations + 4 * weights
+        PROCESS_BYTES + activations + 4 * weights + CIFAR_DATA
     )
     # A 16-bit precision halves the activations; "auto" is counted as fp32.
     half = job_bytes({**SPEC, "precision": "bf16"}, capacity=80 * GIB, jobs_per_gpu=4)
-    assert half == PROCESS_BYTES + activations // 2 + 4 * weights
+    assert half == PROCESS_BYTES + activations // 2 + 4 * weights + CIFAR_DATA
     assert job_bytes({**SPEC, "precision": "auto"}, capacity=1, jobs_per_gpu=1) > half
     # Twice the batch, twice the activations.
     double = job_bytes({**SPEC, "batch_size": 256}, capacity=80 * GIB, jobs_per_gpu=4)
-    assert double - PROCESS_BYTES - 4 * weights == 2 * activations
+    assert double - PROCESS_BYTES - 4 * weights - CIFAR_DATA == 2 * activations
+
+
+def test_job_bytes_of_an_uploaded_data_set_count_its_images_and_classes() -> None:
+    """Issue 19: the upload's counts from the job's spec, not CIFAR's 60,000 images and 10
+    classes."""
+    uploaded = {**SPEC, "dataset": "0b9f6e5e-6f0c-4c39-9b83-6a1f3e1d2c4b"}
+    small = {**uploaded, "dataset_train_images": 800, "dataset_test_images": 200}
+    small["dataset_classes"] = 10
+    cifar = job_bytes(SPEC, capacity=80 * GIB, jobs_per_gpu=4)
+    assert cifar - job_bytes(small, capacity=80 * GIB, jobs_per_gpu=4) == (
+        (60_000 - 1_000) * IMAGE_BYTES
+    )
+    big = {**uploaded, "dataset_train_images": 500_000, "dataset_test_images": 100_000}
+    big["dataset_classes"] = 10
+    assert job_bytes(big, capacity=80 * GIB, jobs_per_gpu=4) - cifar == 540_000 * IMAGE_BYTES
+    # 1,000 classes: a wider classifier (weights x 4 copies) and logits per image.
+    many = {**small, "dataset_classes": 1000}
+    weights = weights_bytes("resnet", 56, 1000)
+    activations = activation_bytes("resnet", 56, 128, 1000)
+    assert weights is not None and activations is not None
+    assert job_bytes(many, capacity=80 * GIB, jobs_per_gpu=4) == (
+        PROCESS_BYTES + activations + 4 * weights + 1_000 * IMAGE_BYTES
+    )
+    assert job_bytes(many, capacity=80 * GIB, jobs_per_gpu=4) > job_bytes(
+        small, capacity=80 * GIB, jobs_per_gpu=4
+    )
 
 
 def test_job_without_a_formula_takes_an_equal_share() -> None:
