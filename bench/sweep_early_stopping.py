@@ -1,15 +1,22 @@
 """Early stopping and reuse in sweeps (issue 20): a random search over learning rate and weight
-decay, run in full and with ASHA; the epochs each trains and the test error of the configuration
-each selects on validation; then the full search sent again with `reuse`.
+decay, run live through the service in full and with ASHA; the epochs each trains, the test
+error of the configuration each selects on validation, and the full search sent again with
+`reuse`.
 
     .venv/bin/python bench/sweep_early_stopping.py [--trials 27] [--epochs 9]
 
-A small data set: generated CIFAR-10 (testkit/cifar_files.py) of 1,000 training images (by
-default), 100 of them held out for validation, and 500 test images; ResNet-8, batch 16, cosine
-schedule, on the CPU. The sweeps are submitted to the API under uvicorn (SQLite, the filesystem
-broker); their children are trained one at a time, in the sweep's order, by the worker's training
-code in this process (`testkit.builders.train_in_process`: the worker's callbacks, ASHA decisions
-included, without a training process's start-up per child).
+The real stack (bench.harness.stack): a redis-server of its own, a fresh database on the local
+PostgreSQL server, the API under uvicorn and one Celery worker (`celery -A worker.app worker`,
+one job at a time, a training process per child, warm start as configured by default), on the
+CPU. Every child is trained by the worker; ASHA's decisions are the worker's own, made after each
+epoch from the sweep's stored records. The small data set is generated CIFAR-10
+(testkit/cifar_files.py); ResNet-8, batch 16, cosine schedule.
+
+The ASHA sweep's default, grace 1 and reduction factor 3 over 9 epochs, is ASHA's usual shape
+(Li et al. 2020): the longest run is grace x factor^2, so rungs at epochs 1 and 3 and the third
+rung is the end of the run. After the live runs, bench/asha_replay.py's replay of the same rule
+over the full search's records is printed as a cross-check. The load average is sampled every
+10 s while the sweeps train (other people's work shares the machine).
 """
 
 from __future__ import annotations
@@ -17,24 +24,22 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import sys
-import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from api_load import free_port, machine  # noqa: E402
-from events_latency import api_server  # noqa: E402
+from asha_replay import replay  # noqa: E402
 
-from bench.harness import HOST  # noqa: E402
+from bench.harness import machine, stack  # noqa: E402
 
 VALIDATION = 100
 
@@ -58,22 +63,57 @@ def search(trials: int, epochs: int) -> dict[str, Any]:
     }
 
 
-def run_sweep(client: httpx.Client, settings: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """Submit, train every child in order, and read the sweep and its report."""
-    from testkit.builders import claim
-    from testkit.builders import train_in_process as train
+class LoadSampler:
+    """The 1-minute load average every `interval` s, from a background thread."""
 
-    answer = client.post("/sweeps", json=body)
-    answer.raise_for_status()
-    sweep = answer.json()
+    def __init__(self, interval: float = 10.0) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self._stop.wait(interval)
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def text(self) -> str:
+        values = sorted(self.samples)
+        median = values[len(values) // 2]
+        return f"load average {values[0]:.1f}-{values[-1]:.1f} (median {median:.1f})"
+
+
+def run_sweep(http: Any, url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Submit, wait until the worker has ended every child, and read the sweep and its report."""
+    from core.store.db import session_scope
+    from core.store.tables import Job
+    from core.vocabulary import FINAL_STATUSES
+    from testkit.processes import wait_for
+
     started = time.perf_counter()
-    for child in sweep["children"]:
-        job_id = uuid.UUID(child["id"])
-        train(job_id, claim(settings.database_url, job_id).lease_id, settings)
+    answer = http.post("/sweeps", json=body)
+    assert answer.status_code == 201, answer.text
+    sweep_id = uuid.UUID(answer.json()["id"])
+    ids = [uuid.UUID(child["id"]) for child in answer.json()["children"]]
+
+    def ended() -> bool:
+        with session_scope(url) as session:
+            statuses = [session.get(Job, job_id).status for job_id in ids]  # type: ignore[union-attr]
+        return all(status in FINAL_STATUSES for status in statuses)
+
+    with LoadSampler() as load:
+        wait_for(ended, timeout=timeout, what=f"sweep {sweep_id} to end", interval=1.0)
     seconds = time.perf_counter() - started
-    view = client.get(f"/sweeps/{sweep['id']}").json()
-    report = client.get(f"/sweeps/{sweep['id']}/report").json()
-    return {"view": view, "report": report, "seconds": seconds}
+    view = http.get(f"/sweeps/{sweep_id}").json()
+    report = http.get(f"/sweeps/{sweep_id}/report").json()
+    return {"id": sweep_id, "view": view, "report": report, "seconds": seconds, "load": load}
 
 
 def summary(name: str, result: dict[str, Any], test_images: int) -> dict[str, Any]:
@@ -92,86 +132,8 @@ def summary(name: str, result: dict[str, Any], test_images: int) -> dict[str, An
         "test_error_sd": 100 * math.sqrt(p * (1 - p) / test_images),
         "optimistic_test_error": report["selection"]["on_test_set"]["test_error"]["mean"],
         "seconds": result["seconds"],
+        "load": result["load"].text(),
     }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=27)
-    parser.add_argument("--epochs", type=int, default=9)
-    parser.add_argument("--train-per-class", type=int, default=100, help="generated images")
-    parser.add_argument("--test-per-class", type=int, default=50, help="generated images")
-    args = parser.parse_args()
-    import torch
-
-    from core.store import keys
-    from core.store.db import session_scope
-    from core.store.migrate import upgrade
-    from testkit.builders import make_settings
-    from testkit.cifar_files import write_cifar10
-
-    torch.set_num_threads(2)
-    with tempfile.TemporaryDirectory(prefix="bench-asha-") as folder:
-        root = Path(folder)
-        write_cifar10(
-            root / "data",
-            train_per_class=args.train_per_class,
-            test_per_class=args.test_per_class,
-            seed=5,
-        )
-        url = f"sqlite:///{root / 'service.db'}"
-        upgrade(url)
-        with session_scope(url) as session:
-            _row, key = keys.create_key(session=session, owner_name="bench")
-        settings = make_settings(url, root / "data")
-        port = free_port()
-        env = {
-            "DATABASE_URL": url,
-            "BROKER_URL": f"filesystem://{root / 'broker'}",
-            "MAX_QUEUED_PER_OWNER": "1000",
-        }
-        with (
-            api_server(port, env),
-            httpx.Client(
-                base_url=f"http://{HOST}:{port}",
-                headers={"Authorization": f"Bearer {key}"},
-                timeout=120,
-            ) as client,
-        ):
-            print(f"machine: {machine()}; date: {datetime.date.today()}", flush=True)
-            print(
-                f"{args.trials} trials x {args.epochs} epochs, ResNet-8, "
-                f"{10 * args.train_per_class - VALIDATION} training / {VALIDATION} validation / "
-                f"{10 * args.test_per_class} test images",
-                flush=True,
-            )
-            print(
-                "| search | epochs trained | share | selected on validation | its validation "
-                "error | its test error (± 1 sd) | test-selected (optimistic) | children | time |"
-            )
-            print("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |", flush=True)
-            body = search(args.trials, args.epochs)
-            full = summary(
-                "full search", run_sweep(client, settings, body), 10 * args.test_per_class
-            )
-            print_row(full, full)
-            started = time.perf_counter()
-            again = client.post("/sweeps", json={**body, "reuse": True})
-            reuse_seconds = time.perf_counter() - started
-            again.raise_for_status()
-            counts = again.json()["counts"]
-            print(
-                f"full search sent again with reuse: {reuse_seconds * 1000:.0f} ms, "
-                f"children {counts}",
-                flush=True,
-            )
-            early = {"rule": "asha", "grace_epochs": 1, "reduction_factor": 3}
-            asha = summary(
-                "ASHA",
-                run_sweep(client, settings, {**body, "early_stopping": early}),
-                10 * args.test_per_class,
-            )
-            print_row(asha, full)
 
 
 def print_row(row: dict[str, Any], full: dict[str, Any]) -> None:
@@ -181,9 +143,66 @@ def print_row(row: dict[str, Any], full: dict[str, Any]) -> None:
         f"| {row['name']} | {row['epochs']} | {share:.0%} | {chosen} | "
         f"{row['validation_error']:.2f} % | {row['test_error']:.2f} ± "
         f"{row['test_error_sd']:.2f} % | {row['optimistic_test_error']:.2f} % | "
-        f"{row['counts']} | {row['seconds']:.0f} s |",
+        f"{row['counts']} | {row['seconds']:.0f} s | {row['load']} |",
         flush=True,
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=27)
+    parser.add_argument("--epochs", type=int, default=9)
+    parser.add_argument("--grace", type=int, default=1, help="ASHA's grace_epochs")
+    parser.add_argument("--reduction", type=int, default=3, help="ASHA's reduction_factor")
+    parser.add_argument("--train-per-class", type=int, default=25, help="generated images")
+    parser.add_argument("--test-per-class", type=int, default=30, help="generated images")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per sweep")
+    args = parser.parse_args()
+    test_images = 10 * args.test_per_class
+    env = {"DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MAX_QUEUED_PER_OWNER": "1000"}
+    with stack(
+        "bench-asha-",
+        env,
+        train_per_class=args.train_per_class,
+        test_per_class=args.test_per_class,
+        http_timeout=120,
+        workers=["asha-bench"],
+    ) as bench:
+        print(f"machine: {machine()}; started {datetime.datetime.now(datetime.UTC):%F %T} UTC")
+        print(
+            f"{args.trials} trials x {args.epochs} epochs, ResNet-8, "
+            f"{10 * args.train_per_class - VALIDATION} training / {VALIDATION} validation / "
+            f"{test_images} test images; ASHA grace {args.grace}, factor {args.reduction}",
+            flush=True,
+        )
+        print(
+            "| search | epochs trained | share | selected on validation | its validation "
+            "error | its test error (± 1 sd) | test-selected (optimistic) | children | time "
+            "| load |"
+        )
+        print("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |", flush=True)
+        body = search(args.trials, args.epochs)
+        result = run_sweep(bench.http, bench.url, body, args.timeout)
+        full = summary("full search", result, test_images)
+        print_row(full, full)
+        early = {"rule": "asha", "grace_epochs": args.grace, "reduction_factor": args.reduction}
+        asha_body = {**body, "early_stopping": early}
+        asha = summary(
+            "ASHA", run_sweep(bench.http, bench.url, asha_body, args.timeout), test_images
+        )
+        print_row(asha, full)
+        replayed = replay(bench.url, result["id"], args.grace, args.reduction)
+        print(f"ASHA replayed over the full search's records: {replayed}", flush=True)
+        started = time.perf_counter()
+        again = bench.http.post("/sweeps", json={**body, "reuse": True})
+        reuse_seconds = time.perf_counter() - started
+        again.raise_for_status()
+        print(
+            f"full search sent again with reuse: {reuse_seconds * 1000:.0f} ms, "
+            f"children {again.json()['counts']}",
+            flush=True,
+        )
+        print(f"ended {datetime.datetime.now(datetime.UTC):%F %T} UTC")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""What a job has only once it has succeeded (weights, its report, predictions), and the one
-409 that says why it is not there yet, or never will be, whatever the file."""
+"""What a job has only once it has succeeded or been stopped early by its sweep's rule (weights,
+its report, predictions), and the one 409 that says why it is not there yet, or never will be,
+whatever the file. A stopped child (issue 20) keeps its epochs and weights: it serves them as a
+succeeded job does, and the message names its status when a file is missing."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from core.vocabulary import ErrorCode
 class OnceSucceeded:
     """`available`: what a queued or running job will have ("weights are available");
     `missing`: what a failed or cancelled job lacks ("it has no weights"); `otherwise`: the
-    answer for a succeeded job without it (made before the file existed, or its export failed).
+    answer for a succeeded or stopped job without it (made before the file existed, or its
+    export failed).
     """
 
     available: str
@@ -29,6 +32,8 @@ class OnceSucceeded:
             return f"job failed; {self.missing}"
         if status == JobStatus.cancelled:
             return f"job was cancelled; {self.missing}"
+        if status == JobStatus.stopped:
+            return f"job was stopped early by its sweep's rule, and {self.otherwise}"
         return self.otherwise
 
     def refusal(self, status: JobStatus) -> ApiError:
@@ -42,6 +47,7 @@ class OnceSucceeded:
 
 WEIGHTS = OnceSucceeded("weights are available", "it has no weights", "job has no weights")
 REPORT = OnceSucceeded("its report is made", "it has no report", "the job has no report")
+ENDED_WITH_WEIGHTS = frozenset({JobStatus.succeeded, JobStatus.stopped})
 PREDICTIONS = OnceSucceeded(
     "predictions are available",
     "it has no weights to predict with",

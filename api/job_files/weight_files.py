@@ -1,5 +1,6 @@
-"""GET /jobs/{id}/weights?format=pt|safetensors|onnx: a succeeded job's weight files, each with
-the same headers (size, sha256 ETag, 304, a file name per format), streamed in chunks."""
+"""GET /jobs/{id}/weights?format=pt|safetensors|onnx: the weight files of a succeeded job, or of
+one stopped early by its sweep's rule (issue 20), each with the same headers (size, sha256 ETag,
+304, a file name per format), streamed in chunks."""
 
 from __future__ import annotations
 
@@ -66,17 +67,20 @@ def _found(session: Session, owner: Owner, job_id: uuid.UUID, format_: str) -> t
         return job, *weights
     info = artifact_info(session=session, job_id=job.id, kind=KINDS[format_])
     if info is None:
-        if job.status != JobStatus.succeeded:
+        if job.status not in once_succeeded.ENDED_WITH_WEIGHTS:
             raise once_succeeded.WEIGHTS.refusal(job.status)
-        raise ApiError(
-            409,
-            ErrorCode.conflict,
-            f"job has no {format_} file (it succeeded before exports existed)",
-        )
+        raise ApiError(409, ErrorCode.conflict, _no_export(job.status, format_))
     if info.size == 0:  # the export failed its check; `info` says why
         reason = (info.info or {}).get("message", f"the {format_} export failed")
         raise ApiError(409, ErrorCode.conflict, f"no {format_} file: {reason}")
     return job, info.size, info.sha256
+
+
+def _no_export(status: JobStatus, format_: str) -> str:
+    if status == JobStatus.stopped:  # stopped children are newer than exports: none was made
+        rule = "job was stopped early by its sweep's rule"
+        return f"{rule}, and has no {format_} file (its exports failed)"
+    return f"job has no {format_} file (it succeeded before exports existed)"
 
 
 def etag_matches(header: str, sha256: str) -> bool:

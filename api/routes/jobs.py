@@ -173,7 +173,8 @@ async def weights(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=1000)] = None,
     format_: Annotated[WeightsFormat, Query(alias="format", description=FORMAT_DOC)] = "pt",
 ) -> Response:
-    """Download the trained weights of a succeeded job: .pt, .safetensors or .onnx."""
+    """Download the trained weights of a succeeded job, or of a sweep's child stopped early
+    (its weights at the epoch it stopped): .pt, .safetensors or .onnx."""
     return await weights_download(
         session=session,
         sessions=services(request).sessions,

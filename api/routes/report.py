@@ -1,4 +1,6 @@
-"""GET /jobs/{id}/report: the evaluation report a succeeded job's worker stored (issue 11)."""
+"""GET /jobs/{id}/report: the evaluation report a succeeded job's worker stored (issue 11); a
+child stopped early by its sweep's rule has one too, with the decision that stopped it
+(issue 20)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
 from api.schemas.evaluation_report import EvaluationReport
 from core.store.artifacts import REPORT, load_artifact
 from core.store.jobs import get_job
+from core.store.tables import JobStatus
 from core.vocabulary import ErrorCode
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -58,11 +61,14 @@ EXAMPLE = {
 )
 @db_route
 def report(job_id: JobId, owner: CurrentOwner, session: SessionDep) -> EvaluationReport:
-    """The final network's evaluation on the test set, with every figure's definition."""
+    """The final network's evaluation on the test set, with every figure's definition; for a
+    child stopped early, the network at the epoch it stopped, and why it stopped."""
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     refuse_if_deleted(job)
     data = load_artifact(session=session, job_id=job.id, kind=REPORT)
     if data is None:
         raise once_succeeded.REPORT.refusal(job.status)
     found: dict[str, Any] = json.loads(data)
+    if job.status == JobStatus.stopped:  # why it stopped lives in the job's results
+        found["early_stopping"] = (job.results or {}).get("early_stopping")
     return EvaluationReport.model_validate({"job_id": str(job.id), **found})

@@ -24,6 +24,17 @@ class ConfidentMistake(BaseModel):
     confidence: float = Field(description="the predicted class's probability")
 
 
+class EarlyStop(BaseModel):
+    """Why a sweep's child was stopped early (issue 20), as its worker decided it."""
+
+    rule: str = Field(description="`asha` or `median`")
+    epoch: int = Field(description="the last epoch it trained; the report is of that network")
+    rung: int | None = Field(default=None, description="ASHA: the rung it reached, 0-based")
+    rung_epoch: int | None = Field(default=None, description="ASHA: that rung's epoch")
+    validation_error: float = Field(description="% on the validation split, as the rule read it")
+    reason: str
+
+
 class EvaluationReport(BaseModel):
     # Later workers may add figures; a client keeps what it does not know yet.
     model_config = ConfigDict(extra="allow")
@@ -47,3 +58,8 @@ class EvaluationReport(BaseModel):
     confusion_matrix: list[list[int]] = Field(description="rows: true class; columns: predicted")
     confident_mistakes: list[ConfidentMistake]
     definitions: dict[str, str] = Field(description="each figure's definition")
+    early_stopping: EarlyStop | None = Field(
+        default=None,
+        description="a child stopped early by its sweep's rule: why (the report is of the "
+        "network at the epoch it stopped); null for a job that ran to its last epoch",
+    )

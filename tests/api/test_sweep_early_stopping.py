@@ -80,6 +80,20 @@ def test_stopped_child_shows_its_rung_and_is_not_retried(api: Api) -> None:
     assert job["status"] == "stopped"
     assert job["results"]["early_stopping"]["reason"] == "ASHA: ..."  # why it stopped
     assert api.get(f"/jobs/{stopped}/weights").content == b"weights after epoch 3"
+    # What this stopped child lacks (its exports were never stored) is named as such.
+    rule = "job was stopped early by its sweep's rule, and"
+    lacking = {
+        f"/jobs/{stopped}/report": f"{rule} the job has no report",
+        f"/jobs/{stopped}/weights?format=onnx": f"{rule} has no onnx file (its exports failed)",
+    }
+    for path, message in lacking.items():
+        answer = api.get(path)
+        assert (answer.status_code, answer.json()["error"]["message"]) == (409, message), path
+    predicted = api.post(f"/jobs/{stopped}/predict", json={"images": [[[[0, 0, 0]] * 32] * 32]})
+    assert predicted.status_code == 409, predicted.text
+    assert predicted.json()["error"]["message"] == (
+        f"{rule} the job has no ONNX export to predict with"
+    )
     assert api.post(f"/sweeps/{sweep['id']}/retry").json()["retried"] == []
     report = api.get(f"/sweeps/{sweep['id']}/report").json()
     assert [(r["runs_finished"], r["runs_stopped"]) for r in report["rows"]] == [(1, 0), (0, 1)]

@@ -23,8 +23,10 @@ def _dump(path: Path, content: dict[bytes, object]) -> None:
         pickle.dump(content, f, protocol=2)
 
 
-def write_digits(root: str | Path, *, seed: int = 0) -> Path:
-    """Write root/cifar-10-batches-py/ (5 training batches, test batch, meta); return it."""
+def write_digits(root: str | Path, *, seed: int = 0, train_images: int | None = None) -> Path:
+    """Write root/cifar-10-batches-py/ (5 training batches, test batch, meta); return it.
+    `train_images`: only the first that many of the 1,497 training images (the test set is the
+    same 300 either way)."""
     digits = load_digits()
     order = np.random.default_rng(seed).permutation(digits.target.shape[0])
     # Grey levels 0..16 -> 0..255; each pixel becomes a 4x4 block, the same in R, G and B.
@@ -34,7 +36,7 @@ def write_digits(root: str | Path, *, seed: int = 0) -> Path:
     labels = digits.target[order].astype(np.int64)
     folder = Path(root) / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
-    train = np.arange(len(order) - TEST_IMAGES)
+    train = np.arange(len(order) - TEST_IMAGES)[:train_images]
     for index, part in enumerate(np.array_split(train, 5), start=1):
         _dump(folder / f"data_batch_{index}", _batch(images[part], labels[part], index))
     test = np.arange(len(order) - TEST_IMAGES, len(order))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import math
+from typing import Any
 
 from core.metrics import EpochMetrics
 from core.trainer.fit import fit
@@ -59,12 +61,27 @@ def test_fit_reports_a_blow_up_once_per_kind_and_goes_on(tiny_config: TinyConfig
     # ResNet-8 at lr 5 on the generated images: epoch 1 train loss ~60, test loss ~10^6;
     # epoch 2 is still far above chance but says nothing new.
     warnings: list[TrainingWarning] = []
-    result = fit(tiny_config(learning_rate=5.0), on_warning=warnings.append)
+    checkpoints: list[dict[str, Any]] = []
+    result = fit(
+        tiny_config(learning_rate=5.0),
+        on_warning=warnings.append,
+        on_checkpoint=lambda c: checkpoints.append(copy.deepcopy(c)),
+    )
     assert [(w.code, w.epoch) for w in warnings] == [
         ("loss_above_chance", 1),
         ("test_loss_blowup", 1),
     ]
     assert result.epochs_completed == 2 and not result.stopped
+
+    # Resumed after the warned epoch (another attempt, from its checkpoint), it does not warn
+    # again: the warnings already raised travel in the checkpoint as its epoch records, and the
+    # worker stores a warning event in the same transaction as the checkpoint of its epoch.
+    after_first = next(c for c in checkpoints if (c["epoch"], c["batch"]) == (1, 0))
+    resumed: list[TrainingWarning] = []
+    again = fit(tiny_config(learning_rate=5.0), on_warning=resumed.append, resume_from=after_first)
+    assert again.epochs_completed == 2
+    assert again.history[-1].train_loss > 3 * math.log(10)  # epoch 2 would call for one
+    assert resumed == []
 
 
 def test_fit_healthy_run_reports_nothing(tiny_config: TinyConfig) -> None:
