@@ -1,7 +1,7 @@
-"""What one owner's predictions may take of the API process (issue 17, item 3): a budget of
-decoded pixels per request, counted from the files' headers before anything is decoded; decoding
-and inference in a bounded pool of their own, so that the threads the database routes use stay
-free; and at most a few predictions of one owner at a time (429 with Retry-After past it)."""
+"""What one owner's predictions may take (issue 17, item 3): a budget of decoded pixels per
+request, counted from the files' headers before anything is decoded (decoding and inference run
+in a pool of processes of their own: api/prediction/predict_pool.py); and at most a few
+predictions of one owner at a time (429 with Retry-After past it)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ import io
 import threading
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import anyio
-import anyio.to_thread
 from PIL import Image
 
 from api.errors import ApiError, FieldError, invalid
 from core.vocabulary import ErrorCode
 
-T = TypeVar("T")
 RETRY_AFTER_S = 1
 
 
@@ -56,16 +52,15 @@ def check_pixel_budget(blobs: list[bytes], budget: int, webp_pixels: int) -> Non
 
 
 class PredictGate:
-    """The decoding pool and the per-owner count of predictions running in this process."""
+    """The per-owner count of predictions running in this process."""
 
-    def __init__(self, *, threads: int, per_owner: int) -> None:
-        self.limiter = anyio.CapacityLimiter(threads)
+    def __init__(self, *, per_owner: int) -> None:
         self.per_owner = per_owner
         self._running: dict[uuid.UUID, int] = {}
         self._lock = threading.Lock()
 
-    @contextmanager
-    def owner_slot(self, owner_id: uuid.UUID) -> Iterator[None]:
+    @asynccontextmanager
+    async def owner_slot(self, owner_id: uuid.UUID) -> AsyncIterator[None]:
         with self._lock:
             running = self._running.get(owner_id, 0)
             if running >= self.per_owner:
@@ -85,7 +80,3 @@ class PredictGate:
                     self._running[owner_id] = left
                 else:
                     del self._running[owner_id]
-
-    async def run(self, work: Callable[[], T]) -> T:
-        """`work` in the pool's threads: at most `threads` at once, in this process."""
-        return await anyio.to_thread.run_sync(work, limiter=self.limiter)
