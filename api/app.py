@@ -32,7 +32,9 @@ from api.routes import (
     sweeps,
 )
 from api.streaming import event_hub
+from api.streaming.stream_slots import StreamSlots
 from api.submission.job_queue import JobQueue
+from core.messaging.owner_leases import owner_leases
 from core.settings import Settings, get_settings
 from core.store.db import get_sessionmaker
 
@@ -50,6 +52,8 @@ Every request under `/jobs` carries `Authorization: Bearer <key>`
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     app.state.predict_pool.close()  # its processes, if predictions started them
+    app.state.predict_gate.leases.close()  # slots held here go back at once, not at expiry
+    app.state.stream_slots.leases.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -86,7 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(report.router)
     app.include_router(predict.router)  # ONNX sessions cached in app.state (issue 11)
     app.state.predict_models = ModelCache(settings.predict_cache_bytes)
-    app.state.predict_gate = PredictGate(per_owner=settings.predict_max_concurrent)
+    # Per-owner caps across API processes (issue 17): Redis leases with a Redis broker.
+    app.state.predict_gate = PredictGate(
+        owner_leases(settings, "predict", settings.predict_max_concurrent)
+    )
+    app.state.stream_slots = StreamSlots(
+        settings.max_streams_per_owner,
+        owner_leases(settings, "streams", settings.max_streams_per_owner),
+    )
     app.state.predict_pool = PredictPool(
         processes=settings.predict_processes,
         cache_bytes=settings.predict_cache_bytes,

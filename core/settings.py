@@ -123,9 +123,14 @@ class Settings(BaseSettings):
         description="deliver webhooks to loopback, private, link-local and metadata addresses "
         "(local runs, tests); off, such URLs are refused at submission and at delivery",
     )
-    # Open Server-Sent Events streams of one owner per API process; one more is a 429 (issue 17).
+    # Open Server-Sent Events streams of one owner; one more is a 429 (issue 17). With a Redis
+    # broker the count spans the API processes (core/messaging/owner_leases.py).
     max_streams_per_owner: int = Field(
-        default=20, ge=1, description="open event streams of one owner per API process"
+        default=20, ge=1, description="open event streams of one owner, across API processes"
+    )
+    # A slot of an API process that died without giving it back is free again after this.
+    owner_lease_ttl_s: float = Field(
+        default=30.0, gt=0, description="life of an unrenewed per-owner slot in Redis"
     )
     allow_http_webhooks: bool = Field(default=False, description="accept http:// webhook URLs")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt")
@@ -165,7 +170,9 @@ class Settings(BaseSettings):
         "of the API process",
     )
     predict_max_concurrent: int = Field(
-        default=2, ge=1, description="predictions of one owner running at once, per API process"
+        default=2,
+        ge=1,
+        description="predictions of one owner running at once, across API processes",
     )
     predict_cache_bytes: int = Field(
         default=512 * (1 << 20),

@@ -1,6 +1,6 @@
-"""Where predictions spend their CPU (issue 17, item 3): reading the files' headers against the
-pixel budget, decoding them (Pillow) or reading a JSON body, and running the network
-(onnxruntime), in a pool of processes of their own.
+"""Where predictions spend their CPU (issue 17, item 3): decoding the files (Pillow) or reading a
+JSON body, and running the network (onnxruntime), in a pool of processes of their own (the files'
+headers are read against the pixel budget before, in the API: api/prediction/predict_gate.py).
 
 In threads of the API process, the same work took the event loop's and the database routes'
 share of the cores and of the GIL (the WebP decoder and `json.loads` hold it): during worst-case
@@ -30,7 +30,6 @@ import numpy as np
 from api.errors import ApiError, ErrorResponse
 from api.prediction.json_body import read_images
 from api.prediction.onnx_models import SIDE, ModelFile, SessionCache, decode_file, run_model
-from api.prediction.predict_gate import check_pixel_budget
 from core.vocabulary import ErrorCode
 
 NICE = 10  # CFS weight 110 against the API's 1024: the API's threads get about 90 % of a core
@@ -78,7 +77,6 @@ def predict(work: Work) -> Outcome:
     try:
         limits = work.limits
         if work.files is not None:
-            check_pixel_budget(work.files, limits.request_pixels, limits.webp_pixels)
             images = np.empty((len(work.files), SIDE, SIDE, 3), dtype=np.uint8)
             for i, blob in enumerate(work.files):
                 images[i] = decode_file(blob, f"images.{i}", limits.max_pixels)

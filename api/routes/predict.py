@@ -17,7 +17,7 @@ from api.errors import ApiError, FieldError, error_doc, invalid
 from api.job_files import once_succeeded
 from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
 from api.prediction.onnx_models import ModelCache, ModelFile, check_k
-from api.prediction.predict_gate import PredictGate
+from api.prediction.predict_gate import PredictGate, check_pixel_budget
 from api.prediction.predict_pool import Limits, PredictPool, Work
 from core.class_names import CLASS_NAMES
 from core.settings import Settings
@@ -213,6 +213,8 @@ async def _work(
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
         names, blobs = await _files(request, settings)
+        # Headers only (microseconds a file), so that a refusal does not wait for the pool.
+        check_pixel_budget(blobs, limits.request_pixels, limits.webp_pixels)
         return names, Work(model=model, k=k, limits=limits, files=blobs)
     if kind == "application/json":
         body = await _json_body(request, settings.predict_max_json_bytes)

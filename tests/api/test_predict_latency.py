@@ -37,7 +37,8 @@ DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 def image_file(format_: str, side: int) -> bytes:
     """Noise in a corner and flat elsewhere: small on the wire, every pixel to decode."""
     array = np.full((side, side, 3), 90, dtype=np.uint8)
-    array[:64, :64] = np.random.default_rng(0).integers(0, 256, size=(64, 64, 3))
+    corner = min(side, 64)
+    array[:corner, :corner] = np.random.default_rng(0).integers(0, 256, size=(corner, corner, 3))
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format=format_)
     return buffer.getvalue()
@@ -128,7 +129,7 @@ def test_job_reads_keep_a_p99_under_200_ms_during_worst_case_predictions(tmp_pat
             assert time.monotonic() < deadline, (statuses, processes.diagnose())
             time.sleep(0.05)
         answered_before = len(statuses)
-        took = []
+        took: list[float] = []
         with httpx.Client(base_url=base, headers=auth(keys[0]), timeout=30) as client:
             # At least GETS reads, and for as long as it takes the predictions to answer a few:
             # the pool's processes run below the API's priority, slowly on a busy machine.
