@@ -4,6 +4,9 @@ never here (`python -m core.store.migrate`).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api.auth import FailureLimit, KeyCache
@@ -15,6 +18,7 @@ from api.middleware.nosniff import NoSniff
 from api.openapi import limited_openapi
 from api.prediction.onnx_models import ModelCache
 from api.prediction.predict_gate import PredictGate
+from api.prediction.predict_pool import PredictPool
 from api.routes import (
     api_reference,
     datasets,
@@ -28,7 +32,9 @@ from api.routes import (
     sweeps,
 )
 from api.streaming import event_hub
+from api.streaming.stream_slots import StreamSlots
 from api.submission.job_queue import JobQueue
+from core.messaging.owner_leases import owner_leases
 from core.settings import Settings, get_settings
 from core.store.db import get_sessionmaker
 
@@ -42,6 +48,14 @@ Every request under `/jobs` carries `Authorization: Bearer <key>`
 """
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.predict_pool.close()  # its processes, if predictions started them
+    app.state.predict_gate.leases.close()  # slots held here go back at once, not at expiry
+    app.state.stream_slots.leases.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, built around its settings (the environment's when none are given)."""
     settings = settings or get_settings()
@@ -49,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CIFAR ResNet training service",
         version="1.0.0",
         description=DESCRIPTION,
+        lifespan=_lifespan,
         docs_url=None,  # served offline by api_reference (issue 18)
         redoc_url=None,
         openapi_tags=[
@@ -74,11 +89,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(report.router)
     app.include_router(predict.router)  # ONNX sessions cached in app.state (issue 11)
-    app.state.predict_models = ModelCache(
-        settings.predict_cache_bytes, threads=settings.predict_threads
-    )
+    app.state.predict_models = ModelCache(settings.predict_cache_bytes)
+    # Per-owner caps across API processes (issue 17): Redis leases with a Redis broker.
     app.state.predict_gate = PredictGate(
-        threads=settings.predict_decode_threads, per_owner=settings.predict_max_concurrent
+        owner_leases(settings, "predict", settings.predict_max_concurrent)
+    )
+    app.state.stream_slots = StreamSlots(
+        settings.max_streams_per_owner,
+        owner_leases(settings, "streams", settings.max_streams_per_owner),
+    )
+    app.state.predict_pool = PredictPool(
+        processes=settings.predict_processes,
+        cache_bytes=settings.predict_cache_bytes,
+        threads=settings.predict_threads,
     )
     app.include_router(health.router)
     app.include_router(events.router)  # event log, SSE streams, webhook deliveries (issue 8)

@@ -123,9 +123,14 @@ class Settings(BaseSettings):
         description="deliver webhooks to loopback, private, link-local and metadata addresses "
         "(local runs, tests); off, such URLs are refused at submission and at delivery",
     )
-    # Open Server-Sent Events streams of one owner per API process; one more is a 429 (issue 17).
+    # Open Server-Sent Events streams of one owner; one more is a 429 (issue 17). With a Redis
+    # broker the count spans the API processes (core/messaging/owner_leases.py).
     max_streams_per_owner: int = Field(
-        default=20, ge=1, description="open event streams of one owner per API process"
+        default=20, ge=1, description="open event streams of one owner, across API processes"
+    )
+    # A slot of an API process that died without giving it back is free again after this.
+    owner_lease_ttl_s: float = Field(
+        default=30.0, gt=0, description="life of an unrenewed per-owner slot in Redis"
     )
     allow_http_webhooks: bool = Field(default=False, description="accept http:// webhook URLs")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt")
@@ -156,11 +161,18 @@ class Settings(BaseSettings):
     predict_max_webp_pixels: int = Field(
         default=1024 * 1024, ge=1024, description="declared pixels of an uploaded WebP image"
     )
-    predict_decode_threads: int = Field(
-        default=2, ge=1, description="threads decoding images and running models, per API process"
+    # Processes of their own, below the API's priority (issue 17: in threads of the API, the GIL
+    # and the cores they took gave GET /jobs/{id} a p99 of 409 ms during worst-case predictions).
+    predict_processes: int = Field(
+        default=2,
+        ge=0,
+        description="processes decoding images and running models, per API process; 0: threads "
+        "of the API process",
     )
     predict_max_concurrent: int = Field(
-        default=2, ge=1, description="predictions of one owner running at once, per API process"
+        default=2,
+        ge=1,
+        description="predictions of one owner running at once, across API processes",
     )
     predict_cache_bytes: int = Field(
         default=512 * (1 << 20),
@@ -168,7 +180,7 @@ class Settings(BaseSettings):
         description="ONNX files kept loaded for predictions (least recently used dropped first)",
     )
     predict_threads: int = Field(
-        default=0, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
+        default=1, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
     )
 
     # --- users' own data sets (issue 19) ---

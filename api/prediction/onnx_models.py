@@ -1,4 +1,4 @@
-"""Predictions from a job's ONNX export, in the API process (no torch, no GPU worker).
+"""Predictions from a job's ONNX export with onnxruntime, without torch or a GPU worker.
 
 Images arrive as uploaded files (PNG, JPEG, WebP, any size) or as 32x32x3 uint8 arrays in
 JSON. Files are decoded with Pillow, converted to RGB (an alpha channel is dropped, a palette
@@ -7,8 +7,9 @@ scale factor so that downscaling averages every source pixel (antialiased); the 
 not kept and nothing is cropped; a large JPEG is decoded at 1/2 to 1/8 scale first. Pixels
 are then scaled to [0, 1], the ONNX model's input.
 
-Loaded models are kept in a cache bounded by the bytes of their ONNX files, least recently
-used dropped first.
+The API process keeps the ONNX files (`ModelCache`, bounded by their bytes, least recently used
+dropped first); decoding and inference run in the prediction pool's processes
+(api/prediction/predict_pool.py), each with its own sessions (`SessionCache`, the same bound).
 """
 
 from __future__ import annotations
@@ -19,74 +20,109 @@ import uuid
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
-import onnxruntime
 from PIL import Image, UnidentifiedImageError
 
 from api.errors import ApiError, FieldError, invalid
 from core.vocabulary import ErrorCode
 
+if TYPE_CHECKING:
+    import onnxruntime
+
 FORMATS = {"PNG", "JPEG", "WEBP"}
 SIDE = 32
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class LoadedModel:
-    session: onnxruntime.InferenceSession
+class ModelFile:
+    """A job's ONNX file as the API process keeps it: what a prediction sends to the pool."""
+
+    data: bytes
     classes: list[str]
     sha256: str
-    size: int
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
-class ModelCache:
-    """ONNX sessions by (job, file sha256), at most `max_bytes` of model files in all.
+class BytesLru(Generic[K, V]):
+    """At most `max_bytes` of values in all, least recently used dropped first; a value larger
+    than the whole bound is served but not kept."""
 
-    A model larger than the whole bound is served but not kept.
-    """
-
-    def __init__(self, max_bytes: int, threads: int = 0) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.threads = threads
-        self._models: OrderedDict[tuple[uuid.UUID, str], LoadedModel] = OrderedDict()
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
-        """Bytes of the ONNX files kept."""
+        """Bytes of the values kept."""
         return self._bytes
 
     def __len__(self) -> int:
-        return len(self._models)
+        return len(self._items)
 
-    def get(self, job_id: uuid.UUID, sha256: str) -> LoadedModel | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            found = self._models.get((job_id, sha256))
-            if found is not None:
-                self._models.move_to_end((job_id, sha256))
-            return found
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
-    def load(self, job_id: uuid.UUID, data: bytes, classes: list[str], sha256: str) -> LoadedModel:
+    def put(self, key: K, value: V, size: int) -> V:
+        if size > self.max_bytes:
+            return value
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, size)
+                self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_dropped, dropped_size) = self._items.popitem(last=False)
+                self._bytes -= dropped_size
+        return value
+
+
+class ModelCache(BytesLru[tuple[uuid.UUID, str], ModelFile]):
+    """ONNX files by (job, file sha256), in the API process."""
+
+    def get_file(self, job_id: uuid.UUID, sha256: str) -> ModelFile | None:
+        return self.get((job_id, sha256))
+
+    def load(self, job_id: uuid.UUID, data: bytes, classes: list[str], sha256: str) -> ModelFile:
+        model = ModelFile(data=data, classes=classes, sha256=sha256)
+        return self.put((job_id, sha256), model, model.size)
+
+
+class SessionCache(BytesLru[str, "onnxruntime.InferenceSession"]):
+    """onnxruntime sessions by the ONNX file's sha256, in the process that runs them."""
+
+    def __init__(self, max_bytes: int, threads: int) -> None:
+        super().__init__(max_bytes)
+        self.threads = threads
+
+    def session(self, model: ModelFile) -> onnxruntime.InferenceSession:
+        found = self.get(model.sha256)
+        if found is not None:
+            return found
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         if self.threads:
+            # One thread per session: the pool's processes are the parallelism, and a model's
+            # own thread pool would take every core from the API (issue 17).
             options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
-            data, sess_options=options, providers=["CPUExecutionProvider"]
+            model.data, sess_options=options, providers=["CPUExecutionProvider"]
         )
-        model = LoadedModel(session=session, classes=classes, sha256=sha256, size=len(data))
-        if model.size > self.max_bytes:
-            return model
-        with self._lock:
-            key = (job_id, sha256)
-            if key not in self._models:
-                self._models[key] = model
-                self._bytes += model.size
-            while self._bytes > self.max_bytes:
-                _, dropped = self._models.popitem(last=False)
-                self._bytes -= dropped.size
-        return model
+        return self.put(model.sha256, session, model.size)
 
 
 # --- input -------------------------------------------------------------------------------------
@@ -200,17 +236,19 @@ def parse_arrays(images: Any, max_images: int) -> np.ndarray:
 # --- output ------------------------------------------------------------------------------------
 
 
-def run_model(model: LoadedModel, images: np.ndarray, k: int) -> list[list[dict[str, Any]]]:
+def run_model(
+    session: onnxruntime.InferenceSession, classes: list[str], images: np.ndarray, k: int
+) -> list[list[dict[str, Any]]]:
     """Top-k (class, probability) per image of uint8 N x 32 x 32 x 3."""
     batch = images.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
-    (logits,) = model.session.run(["logits"], {"images": batch})
+    (logits,) = session.run(["logits"], {"images": batch})
     z = logits.astype(np.float64)
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
     top = np.argsort(-p, axis=1, kind="stable")[:, :k]
     return [
-        [{"index": int(c), "label": model.classes[c], "probability": float(p[i, c])} for c in row]
+        [{"index": int(c), "label": classes[c], "probability": float(p[i, c])} for c in row]
         for i, row in enumerate(top)
     ]
 

@@ -1,26 +1,23 @@
-"""What one owner's predictions may take of the API process (issue 17, item 3): a budget of
-decoded pixels per request, counted from the files' headers before anything is decoded; decoding
-and inference in a bounded pool of their own, so that the threads the database routes use stay
-free; and at most a few predictions of one owner at a time (429 with Retry-After past it)."""
+"""What one owner's predictions may take (issue 17, item 3): a budget of decoded pixels per
+request, counted from the files' headers before anything is decoded (decoding and inference run
+in a pool of processes of their own: api/prediction/predict_pool.py); and at most a few
+predictions of one owner at a time (429 with Retry-After past it)."""
 
 from __future__ import annotations
 
 import io
-import threading
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import anyio
 import anyio.to_thread
 from PIL import Image
 
 from api.errors import ApiError, FieldError, invalid
+from core.messaging.owner_leases import Lease, LocalLeases
 from core.vocabulary import ErrorCode
 
-T = TypeVar("T")
 RETRY_AFTER_S = 1
 
 
@@ -56,36 +53,30 @@ def check_pixel_budget(blobs: list[bytes], budget: int, webp_pixels: int) -> Non
 
 
 class PredictGate:
-    """The decoding pool and the per-owner count of predictions running in this process."""
+    """The per-owner count of predictions running: across API processes with a Redis broker
+    (core/messaging/owner_leases.py), in this process otherwise."""
 
-    def __init__(self, *, threads: int, per_owner: int) -> None:
-        self.limiter = anyio.CapacityLimiter(threads)
-        self.per_owner = per_owner
-        self._running: dict[uuid.UUID, int] = {}
-        self._lock = threading.Lock()
+    def __init__(self, leases: LocalLeases) -> None:
+        self.leases = leases
 
-    @contextmanager
-    def owner_slot(self, owner_id: uuid.UUID) -> Iterator[None]:
-        with self._lock:
-            running = self._running.get(owner_id, 0)
-            if running >= self.per_owner:
-                raise ApiError(
-                    429,
-                    ErrorCode.too_many_requests,
-                    f"{running} of your predictions are running, the most at once; retry shortly",
-                    headers={"Retry-After": str(RETRY_AFTER_S)},
-                )
-            self._running[owner_id] = running + 1
+    @asynccontextmanager
+    async def owner_slot(self, owner_id: uuid.UUID) -> AsyncIterator[None]:
+        lease = await take(self.leases, owner_id)
+        if not isinstance(lease, Lease):
+            raise ApiError(
+                429,
+                ErrorCode.too_many_requests,
+                f"{lease} of your predictions are running, the most at once; retry shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         try:
             yield
         finally:
-            with self._lock:
-                left = self._running[owner_id] - 1
-                if left:
-                    self._running[owner_id] = left
-                else:
-                    del self._running[owner_id]
+            self.leases.release(lease)
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """`work` in the pool's threads: at most `threads` at once, in this process."""
-        return await anyio.to_thread.run_sync(work, limiter=self.limiter)
+
+async def take(leases: LocalLeases, owner_id: uuid.UUID) -> Lease | int:
+    """A slot of the owner's, or how many they hold; Redis is asked from a thread."""
+    if leases.remote:
+        return await anyio.to_thread.run_sync(leases.acquire, owner_id)
+    return leases.acquire(owner_id)

@@ -83,11 +83,8 @@ def hub(request: Request) -> Hub:
 
 
 def stream_slots(request: Request) -> StreamSlots:
-    """The process's count of open streams per owner, made on first use."""
-    found: StreamSlots | None = getattr(request.app.state, "stream_slots", None)
-    if found is None:
-        per_owner = services(request).settings.max_streams_per_owner
-        found = request.app.state.stream_slots = StreamSlots(per_owner)
+    """The owners' open streams (api/app.py makes it)."""
+    found: StreamSlots = request.app.state.stream_slots
     return found
 
 
@@ -166,7 +163,7 @@ async def job_stream(
     start = _start_after(after, last_event_id)
     await in_thread(session, lambda s: get_job(session=s, owner_id=owner.id, job_id=job_id))
     body = follow_job(hub(request), services(request).sessions, job_id, start or 0)
-    return sse_response(stream_slots(request).hold(owner.id, body))
+    return sse_response(await stream_slots(request).hold(owner.id, body))
 
 
 @router.get(
@@ -192,7 +189,7 @@ async def owner_stream(
     stored ones first."""
     start = _start_after(after, last_event_id)
     body = follow_owner(hub(request), services(request).sessions, owner.id, start)
-    return sse_response(stream_slots(request).hold(owner.id, body))
+    return sse_response(await stream_slots(request).hold(owner.id, body))
 
 
 @router.get(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,16 +16,9 @@ from api.deps import CurrentOwner, JobId, SessionDep, in_thread, services
 from api.errors import ApiError, FieldError, error_doc, invalid
 from api.job_files import once_succeeded
 from api.job_files.deleted_files import GONE_EXAMPLE, refuse_if_deleted
-from api.prediction.json_body import read_images
-from api.prediction.onnx_models import (
-    SIDE,
-    LoadedModel,
-    ModelCache,
-    check_k,
-    decode_file,
-    run_model,
-)
+from api.prediction.onnx_models import ModelCache, ModelFile, check_k
 from api.prediction.predict_gate import PredictGate, check_pixel_budget
+from api.prediction.predict_pool import Limits, PredictPool, Work
 from core.class_names import CLASS_NAMES
 from core.settings import Settings
 from core.store.artifacts import ONNX, artifact_info, load_artifact
@@ -162,25 +154,26 @@ async def predict(
     found = services(request)
     cache: ModelCache = request.app.state.predict_models
     gate: PredictGate = request.app.state.predict_gate
-    with gate.owner_slot(owner.id):
+    pool: PredictPool = request.app.state.predict_pool
+    async with gate.owner_slot(owner.id):
         model = await in_thread(session, _model, found.settings, cache, owner, job_id)
         check_k(k, len(model.classes))
-        names, images = await _images(request, found.settings, gate)
-        top = await gate.run(partial(run_model, model, images, k))
+        names, work = await _work(request, found.settings, model, k)
+        top = await pool.run(work)
     return Predictions(
         job_id=job_id,
         model_sha256=model.sha256,
         k=k,
         predictions=[
             ImagePrediction(image=name, top=[ClassProbability(**c) for c in classes])
-            for name, classes in zip(names, top, strict=True)
+            for name, classes in zip(names or _json_names(len(top)), top, strict=True)
         ],
     )
 
 
 def _model(
     session: Session, settings: Settings, cache: ModelCache, owner: Owner, job_id: uuid.UUID
-) -> LoadedModel:
+) -> ModelFile:
     job = get_job(session=session, owner_id=owner.id, job_id=job_id)
     refuse_if_deleted(job)
     info = artifact_info(session=session, job_id=job.id, kind=ONNX)
@@ -189,7 +182,7 @@ def _model(
     if info.size == 0:
         reason = (info.info or {}).get("message", "the ONNX export failed")
         raise ApiError(409, ErrorCode.conflict, f"no predictions: {reason}")
-    cached = cache.get(job.id, info.sha256)
+    cached = cache.get_file(job.id, info.sha256)
     if cached is not None:
         return cached
     data = load_artifact(session=session, job_id=job.id, kind=ONNX)
@@ -203,13 +196,29 @@ def _model(
     return cache.load(job.id, data, [str(c) for c in classes], info.sha256)
 
 
-async def _images(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
+def _json_names(count: int) -> list[str]:
+    return [f"images.{i}" for i in range(count)]
+
+
+async def _work(
+    request: Request, settings: Settings, model: ModelFile, k: int
+) -> tuple[list[str], Work]:
+    """The prediction to run, and the images' names (none for JSON: `images.<n>`)."""
+    limits = Limits(
+        max_images=settings.predict_max_images,
+        max_pixels=settings.predict_max_pixels,
+        request_pixels=settings.predict_max_request_pixels,
+        webp_pixels=settings.predict_max_webp_pixels,
+    )
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        return await _files(request, settings, gate)
+        names, blobs = await _files(request, settings)
+        # Headers only (microseconds a file), so that a refusal does not wait for the pool.
+        check_pixel_budget(blobs, limits.request_pixels, limits.webp_pixels)
+        return names, Work(model=model, k=k, limits=limits, files=blobs)
     if kind == "application/json":
         body = await _json_body(request, settings.predict_max_json_bytes)
-        return await gate.run(partial(read_images, body, settings.predict_max_images))
+        return [], Work(model=model, k=k, limits=limits, json_body=body)
     raise ApiError(
         415,
         ErrorCode.unsupported_media_type,
@@ -218,9 +227,7 @@ async def _images(request: Request, settings: Settings, gate: PredictGate) -> tu
     )
 
 
-async def _files(request: Request, settings: Settings, gate: PredictGate) -> tuple[list[str], Any]:
-    import numpy as np
-
+async def _files(request: Request, settings: Settings) -> tuple[list[str], list[bytes]]:
     limit = settings.predict_max_images
     try:
         # One file past the limit is enough to know there are too many.
@@ -260,16 +267,7 @@ async def _files(request: Request, settings: Settings, gate: PredictGate) -> tup
     finally:
         await form.close()  # the spooled temporary files
 
-    def decode() -> Any:
-        check_pixel_budget(
-            blobs, settings.predict_max_request_pixels, settings.predict_max_webp_pixels
-        )
-        out = np.empty((len(blobs), SIDE, SIDE, 3), dtype=np.uint8)
-        for i, blob in enumerate(blobs):
-            out[i] = decode_file(blob, f"images.{i}", settings.predict_max_pixels)
-        return out
-
-    return names, await gate.run(decode)
+    return names, blobs
 
 
 async def _json_body(request: Request, max_bytes: int) -> bytes:

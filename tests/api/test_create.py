@@ -293,6 +293,22 @@ def test_create_overlong_idempotency_key_is_422(api: Api) -> None:
     assert _field_names(response) == ["Idempotency-Key"]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [b"retry\tme", b"retry\x7fme", "retry\u202eme".encode()],
+    ids=["tab", "DEL", "RLO as UTF-8 bytes"],
+)
+def test_create_idempotency_key_with_control_characters_is_422(api: Api, value: bytes) -> None:
+    """A key is free text: control characters are refused (issue 17, item 10), as in a sweep's
+    name; header bytes arrive as Latin-1, so UTF-8 U+202E shows as C1 controls."""
+    response = api.post_job(headers={"Idempotency-Key": value})
+    assert response.status_code == 422, response.text
+    assert _field_names(response) == ["Idempotency-Key"]
+    assert "control characters" in response.json()["error"]["fields"][0]["reason"]
+    with session_scope(api.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
 def test_create_init_from_succeeded_job_is_accepted(api: Api) -> None:
     base = api.new_job(depth=20)
     succeed_job(api.database_url, base)

@@ -213,10 +213,10 @@ def test_model_cache_drops_least_recently_used_by_bytes() -> None:
     ids = [uuid.uuid4() for _ in range(3)]
     for job_id in ids[:2]:
         cache.load(job_id, data, ["a"] * 10, "sha")
-    assert cache.get(ids[0], "sha") is not None  # now the most recently used
+    assert cache.get_file(ids[0], "sha") is not None  # now the most recently used
     cache.load(ids[2], data, ["a"] * 10, "sha")
     assert len(cache) == 2 and cache.size == 2 * len(data)
-    assert cache.get(ids[1], "sha") is None
-    assert cache.get(ids[0], "sha") is not None and cache.get(ids[2], "sha") is not None
+    assert cache.get_file(ids[1], "sha") is None
+    assert cache.get_file(ids[0], "sha") is not None and cache.get_file(ids[2], "sha") is not None
     tiny = ModelCache(max_bytes=10)
     assert tiny.load(ids[0], data, ["a"] * 10, "sha") is not None and len(tiny) == 0

@@ -60,7 +60,7 @@ def test_a_large_webp_is_refused_before_decoding(api: Api, job: uuid.UUID) -> No
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_owner_past_their_predictions_at_once_gets_429(api: Api, job: uuid.UUID) -> None:
-    api.client.app.state.predict_gate.per_owner = 0  # type: ignore[attr-defined]
+    api.client.app.state.predict_gate.leases.per_owner = 0  # type: ignore[attr-defined]
     answer = api.post(f"/jobs/{job}/predict", files=files(big_file("PNG", 32)))
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "too_many_requests"

@@ -71,10 +71,13 @@ def test_stream_slots_cap_each_owner_and_come_back() -> None:
         async for _ in stream:
             pass
 
-    first, second = slots.hold(alice, body()), slots.hold(alice, body())
-    slots.hold(bob, body())  # another owner's count
+    def hold(owner: uuid.UUID) -> AsyncIterator[bytes]:
+        return asyncio.run(slots.hold(owner, body()))
+
+    first, second = hold(alice), hold(alice)
+    hold(bob)  # another owner's count
     with pytest.raises(ApiError) as caught:
-        slots.hold(alice, body())
+        hold(alice)
     assert caught.value.status == 429 and "Retry-After" in (caught.value.headers or {})
     asyncio.run(drain(first))  # ended: its slot comes back
     assert slots.open(alice) == 1
