@@ -206,8 +206,8 @@ def _results(job: Job) -> dict[str, Any] | None:
     # A stopped child's results say why it stopped (issue 20).
     if job.status not in (JobStatus.succeeded, JobStatus.stopped) or job.results is None:
         return None
-    if "classes" in job.results:
-        return job.results
+    if "classes" in job.results or job.spec["dataset"] not in CLASS_NAMES:
+        return job.results  # an uploaded data set's results always carry its names (issue 19)
     # Stored before results carried their class names: the data set's, in label order.
     return {"classes": list(CLASS_NAMES[job.spec["dataset"]]), **job.results}
 

@@ -1,5 +1,6 @@
 """The event log (issue 8): what happened to a job, one row per thing, written in the same
-transaction as the change it reports.
+transaction as the change it reports. An uploaded data set's events (issue 19) share the log and
+its ids: `core.store.dataset_events` writes them.
 
 `record_event` is called by the store's transitions after their update of the job row: that
 update locks the row, so one job's events get their ids in commit order (a reader that has seen

@@ -6,8 +6,11 @@ The key, all four parts equal:
 - the resolved spec: every training setting with its default filled in, `seed` and `init_from`
   included (the stored spec, compared as JSON values);
 - the data fingerprint: the sha256 of every dataset file, as the source's attempt recorded it
-  (`dataset_sha256`), equal to the one the service's workers recorded last for those files;
-- the trainer version: the service's package version and torch's version, likewise.
+  (`dataset_sha256`), equal to the one the service's workers recorded last for those files; for
+  an uploaded data set (issue 19) its fingerprint, which the spec records (`dataset_fingerprint`)
+  and the source's attempt trained on, whichever of the owner's data sets (ids) holds it;
+- the trainer version: the service's package version and torch's version, likewise (for an
+  uploaded data set: as the workers recorded last on any data).
 
 The source is an original run (not itself a reuse) that succeeded and still has its weights. The
 new job is a job of its own, succeeded at once, naming the source in `reused_from`, with copies of
@@ -33,12 +36,22 @@ from core.store.types import utcnow
 
 # The environment entries of an attempt that are part of the key (worker/environment.py).
 DATA = "dataset_sha256"
+UPLOADED = "dataset_fingerprint"  # an uploaded data set's (issue 19)
 TRAINER = ("service_version", "torch")
 RECENT_ATTEMPTS = 200  # where "what the workers recorded last" is looked for
 
 
 def _key_of(environment: dict[str, Any]) -> tuple[Any, ...]:
-    return (environment.get(DATA), *(environment.get(name) for name in TRAINER))
+    return (environment.get(DATA), *_trainer_of(environment))
+
+
+def _trainer_of(environment: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(environment.get(name) for name in TRAINER)
+
+
+def _but_the_id(spec: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded data set's spec without `dataset`, its id: the fingerprint names the data."""
+    return {name: value for name, value in spec.items() if name != "dataset"}
 
 
 def _latest_environments(session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
@@ -51,17 +64,23 @@ def _latest_environments(session: Session, job_ids: list[uuid.UUID]) -> dict[uui
     return {row.job_id: row.environment for row in session.execute(query)}
 
 
-def _current_keys(session: Session) -> dict[frozenset[str], tuple[Any, ...]]:
-    """Per set of dataset files, the key the workers recorded last (newest attempt first)."""
+def _current_keys(
+    session: Session,
+) -> tuple[dict[frozenset[str], tuple[Any, ...]], tuple[Any, ...] | None]:
+    """Per set of dataset files, the key the workers recorded last (newest attempt first); and
+    the trainer they recorded last on any data."""
     query = (
         select(JobAttempt.environment).order_by(JobAttempt.started_at.desc()).limit(RECENT_ATTEMPTS)
     )
     current: dict[frozenset[str], tuple[Any, ...]] = {}
+    trainer: tuple[Any, ...] | None = None
     for environment in session.scalars(query):
+        if trainer is None and all(environment.get(name) for name in TRAINER):
+            trainer = _trainer_of(environment)
         files = environment.get(DATA)
         if isinstance(files, dict) and files:
             current.setdefault(frozenset(files), _key_of(environment))
-    return current
+    return current, trainer
 
 
 def find_sources(
@@ -81,11 +100,20 @@ def find_sources(
     )
     originals = list(session.scalars(query))
     environments = _latest_environments(session, [job.id for job in originals])
-    current = _current_keys(session)
+    current, trainer = _current_keys(session)
 
     def matches(job: Job, spec: dict[str, Any]) -> bool:
         environment = environments.get(job.id)
-        if job.spec != spec or not environment or not isinstance(environment.get(DATA), dict):
+        if not environment:
+            return False
+        fingerprint = spec.get(UPLOADED)
+        if fingerprint is not None:
+            return (
+                _but_the_id(job.spec) == _but_the_id(spec)
+                and environment.get(UPLOADED) == fingerprint
+                and _trainer_of(environment) == trainer
+            )
+        if job.spec != spec or not isinstance(environment.get(DATA), dict):
             return False
         return current.get(frozenset(environment[DATA])) == _key_of(environment)
 

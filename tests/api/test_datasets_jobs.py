@@ -18,6 +18,7 @@ from core.store.db import session_scope
 from core.store.tables import Job
 from testkit.dataset_files import image_folder_files, write_archive
 from tests.api.conftest import Api, auth, client_for, make_settings, new_key
+from tests.api.test_reuse import train
 from worker.dataset_processing import process_dataset
 
 CLASSES = ["cat", "dog", "eel", "fox"]
@@ -173,3 +174,27 @@ def _owner(session: Session, answer: Any) -> uuid.UUID:
     job = session.get(Job, uuid.UUID(answer.json()["id"]))
     assert job is not None
     return job.owner_id
+
+
+def test_reuse_on_an_upload_goes_by_its_fingerprint_not_its_id(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 19 with issue 20's reuse: the same images uploaded again (another data set id, one
+    fingerprint) answer from the earlier run; a run on other data or another trainer does not."""
+    first = _dataset(api, tmp_path, process=settings)
+    again = _dataset(api, tmp_path, process=settings)
+    assert first != again
+    source = api.post("/jobs", json={**JOB, "dataset": first}).json()
+    fingerprint = source["spec"]["dataset_fingerprint"]
+    environment = {"dataset_fingerprint": fingerprint, "service_version": "1", "torch": "2.5.1"}
+    train(api.database_url, source["id"], environment)
+    for dataset_id in (first, again):
+        answer = api.post("/jobs", json={**JOB, "dataset": dataset_id, "reuse": True}).json()
+        assert (answer["status"], answer["reused_from"]) == ("succeeded", source["id"])
+        assert answer["spec"]["dataset"] == dataset_id
+    other = api.post("/jobs", json={**JOB, "dataset": first, "seed": 3, "reuse": True}).json()
+    assert other["reused_from"] is None
+    # A worker has since trained with another torch: the source no longer answers.
+    train(api.database_url, other["id"], {**environment, "torch": "2.6.0"})
+    answer = api.post("/jobs", json={**JOB, "dataset": again, "reuse": True}).json()
+    assert (answer["status"], answer["reused_from"]) == ("queued", None)

@@ -94,6 +94,7 @@ def test_two_hosts_train_on_one_uploaded_image_folder(
             assert report["classes"] == CLASSES
             shown = http.get(f"/jobs/{job_id}").json()
             assert shown["spec"]["dataset"] == dataset["id"]
+            assert shown["spec"]["dataset_fingerprint"] == dataset["fingerprint"]
         for folder in hosts.values():
             assert (folder / "cache" / f"{dataset['fingerprint']}.npz").is_file()
         with session_scope(service.database_url) as session:
@@ -105,4 +106,8 @@ def test_two_hosts_train_on_one_uploaded_image_folder(
 
         # Both jobs have ended: the data set may go, and the jobs keep their record of it.
         assert http.delete(f"/datasets/{dataset['id']}").status_code == 200
-        assert http.get(f"/jobs/{first}").json()["spec"]["dataset"] == dataset["id"]
+        kept = http.get(f"/jobs/{first}").json()["spec"]
+        assert (kept["dataset"], kept["dataset_fingerprint"]) == (
+            dataset["id"],
+            dataset["fingerprint"],
+        )

@@ -1,13 +1,19 @@
 """An uploaded data set's events (issue 19) on both databases: one `dataset` event per status
 change and per tenth of processing, stored with the data set's id (no job), on the owner's
-stream from a cursor, announced to the commit listeners, and gone with the data set."""
+stream from a cursor, announced to the commit listeners (published on Redis), and gone with the
+data set."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
+from pathlib import Path
 
+import redis
 from sqlalchemy import select
 
+from core.messaging.event_channel import EventPublisher, channel
 from core.store import datasets
 from core.store.dataset_events import record_progress
 from core.store.db import session_scope
@@ -19,6 +25,9 @@ from core.store.events import (
     public,
     remove_commit_listener,
 )
+from core.store.migrate import upgrade
+from testkit.processes import Processes
+from testkit.servers import RedisServer
 from tests.core.store.test_datasets import _owner, _ready, _upload
 
 
@@ -99,3 +108,40 @@ def test_failure_names_the_member_and_deletion_removes_the_events(database_url: 
         assert dataset is not None
         datasets.delete_dataset(session=session, dataset=dataset)
         assert session.scalars(select(Event).where(Event.dataset_id == dataset_id)).all() == []
+
+
+def test_dataset_events_go_out_on_the_event_channel(tmp_path: Path) -> None:
+    """With a Redis broker the committed `dataset` events are published on the live channel
+    (core.messaging.event_channel), as a job's are: the API's hub routes them to the owner's
+    streams by `owner_id`, with the data set's id."""
+    processes = Processes(tmp_path / "logs")
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    try:
+        server = RedisServer(processes, tmp_path / "redis")
+        server.start()
+        publisher = EventPublisher(server.url())
+        listener = redis.Redis.from_url(server.url()).pubsub()
+        listener.subscribe(channel(server.url()))
+        add_commit_listener(publisher)
+        try:
+            owner = _owner(url)
+            dataset_id = _upload(url, owner, b"some bytes")
+        finally:
+            remove_commit_listener(publisher)
+        deadline = time.monotonic() + 10
+        message = None
+        while message is None and time.monotonic() < deadline:
+            got = listener.get_message(timeout=1.0)
+            if got is not None and got["type"] == "message":
+                message = json.loads(got["data"])
+        listener.close()
+    finally:
+        processes.stop_all()
+    assert message is not None, "nothing published"
+    assert (message["type"], message["job_id"], message["dataset_id"]) == (
+        "dataset",
+        None,
+        str(dataset_id),
+    )
+    assert message["owner_id"] == str(owner) and message["data"]["status"] == "processing"
