@@ -45,8 +45,12 @@ def test_the_cap_is_one_count_for_every_process_and_a_release_frees_a_slot(url: 
         assert isinstance(b.acquire(bob), Lease)  # another owner's own count
         a.release(first)
         a.release(first)  # idempotent
-        wait_until(lambda: b.held(alice) == 1, 5)
-        assert isinstance(b.acquire(alice), Lease)
+        wait_until(lambda: b.held(alice) == 1, 5)  # released from a background thread
+        third = b.acquire(alice)
+        assert isinstance(third, Lease) and b.acquire(alice) == 2
+        b.release_now(third)  # as a prediction ends: seen by every process on return
+        assert a.held(alice) == 1
+        assert isinstance(a.acquire(alice), Lease)
     finally:
         a.close()
         b.close()
