@@ -179,8 +179,10 @@ class Settings(BaseSettings):
         ge=0,
         description="ONNX files kept loaded for predictions (least recently used dropped first)",
     )
+    # 0 keeps a batch's throughput (1 thread halved ResNet-20's batches of 256 on 2 cores): the
+    # prediction processes' lower priority, not fewer threads, keeps the API's latency (issue 17).
     predict_threads: int = Field(
-        default=1, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
+        default=0, ge=0, description="onnxruntime intra-op threads per model; 0: its default"
     )
 
     # --- users' own data sets (issue 19) ---

@@ -115,10 +115,7 @@ class SessionCache(BytesLru[str, "onnxruntime.InferenceSession"]):
 
         options = onnxruntime.SessionOptions()
         if self.threads:
-            # One thread per session: the pool's processes are the parallelism, and a model's
-            # own thread pool would take every core from the API (issue 17).
             options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
             model.data, sess_options=options, providers=["CPUExecutionProvider"]
         )

@@ -5,11 +5,12 @@ headers are read against the pixel budget before, in the API: api/prediction/pre
 In threads of the API process, the same work took the event loop's and the database routes'
 share of the cores and of the GIL (the WebP decoder and `json.loads` hold it): during worst-case
 predictions `GET /jobs/{id}` had a p99 of 409 ms on a 2-core machine. The pool's processes have
-a GIL each, run at a lower priority (`os.nice`), so that the API's own threads win the cores, and
-one onnxruntime thread per session; see docs/BENCHMARKS.md for the figures. The pool starts
-with the first prediction (forkserver: clean processes, whatever threads the API has), and a
-process that dies (out of memory, a crashing decoder) fails its own request only: the pool is
-started again for the next. `PREDICT_PROCESSES=0` runs the same work in threads of the API.
+a GIL each and run at a lower priority (`os.nice`), so that the API's own threads win the cores
+(onnxruntime keeps as many threads as cores, which a batch's throughput needs); figures in
+docs/BENCHMARKS.md. The pool starts with the first prediction (forkserver: clean processes,
+whatever threads the API has), and a process that dies (out of memory, a crashing decoder)
+fails its own request only: the pool is started again for the next. `PREDICT_PROCESSES=0` runs
+the same work in threads of the API.
 """
 
 from __future__ import annotations

@@ -88,6 +88,10 @@ class LocalLeases:
             else:
                 del self._held[lease.owner_id]
 
+    def release_now(self, lease: Lease) -> None:
+        """`release`, seen by every process when it returns (may block: call from a thread)."""
+        self.release(lease)
+
     def held(self, owner_id: uuid.UUID) -> int:
         with self._lock:
             return self._held.get(owner_id, 0)
@@ -149,6 +153,23 @@ class RedisLeases(LocalLeases):
             self._live.discard(entry)
             self._released.append(entry)
         self._wake.set()
+
+    def release_now(self, lease: Lease) -> None:
+        if not lease.name:
+            super().release(lease)
+            return
+        with self._lock:
+            if lease.released:
+                return
+            lease.released = True
+            entry = (self.key(lease.owner_id), lease.name)
+            self._live.discard(entry)
+        try:
+            client(self.url).zrem(*entry)
+        except RedisError:  # the background thread tries again; expiry is the backstop
+            with self._lock:
+                self._released.append(entry)
+            self._wake.set()
 
     def held(self, owner_id: uuid.UUID) -> int:
         """The owner's leases in Redis, unexpired, from every process."""

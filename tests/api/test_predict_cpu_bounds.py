@@ -4,6 +4,8 @@ headers, decoding in a pool of its own, a per-owner cap on predictions at once."
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 import uuid
 
@@ -11,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.api.conftest import Api
+from core.settings import Settings
+from tests.api.conftest import Api, client_for
 from tests.api.exported import succeed_with_exports
 
 SIDE = 4096
@@ -65,3 +68,37 @@ def test_an_owner_past_their_predictions_at_once_gets_429(api: Api, job: uuid.UU
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "too_many_requests"
     assert int(answer.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_dead_pool_process_fails_its_request_only(api: Api, job: uuid.UUID) -> None:
+    """A prediction process killed (out of memory, a crashing decoder): a 500 for the request
+    it held, and the next prediction gets a new pool."""
+    small = files(big_file("PNG", 32))
+    first = api.post(f"/jobs/{job}/predict", files=small)
+    assert first.status_code == 200, first.text
+    pool = api.client.app.state.predict_pool  # type: ignore[attr-defined]
+    for pid in list(pool._executor._processes):
+        os.kill(pid, signal.SIGKILL)
+    answer = api.post(f"/jobs/{job}/predict", files=small)
+    assert answer.status_code == 500, answer.text
+    assert "ended before it answered" in answer.json()["error"]["message"]
+    again = api.post(f"/jobs/{job}/predict", files=small)
+    assert again.status_code == 200, again.text
+    assert again.json()["predictions"] == first.json()["predictions"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_predictions_in_threads_of_the_api_answer_as_in_its_processes(
+    api: Api, job: uuid.UUID, settings: Settings
+) -> None:
+    """PREDICT_PROCESSES=0: the same work in threads of the API process, the same answers."""
+    blobs = files(big_file("PNG", 32), big_file("JPEG", 512), big_file("WEBP", 64))
+    pooled = api.post(f"/jobs/{job}/predict?k=3", files=blobs)
+    assert pooled.status_code == 200, pooled.text
+    with client_for(settings.model_copy(update={"predict_processes": 0})) as client:
+        in_threads = Api(client, api.database_url, api.key)
+        threaded = in_threads.post(f"/jobs/{job}/predict?k=3", files=blobs)
+        assert client.app.state.predict_pool._executor is None  # type: ignore[attr-defined]
+    assert threaded.status_code == 200, threaded.text
+    assert threaded.json() == pooled.json()

@@ -27,6 +27,7 @@ from tests.api.conftest import SPEC, auth, new_key
 from tests.api.exported import succeed_with_exports
 
 GETS = 200
+QUIET_GETS = 50
 PREDICTIONS = 6  # answered while the reads run, at least
 GET_EVERY_S = 0.03
 P99_LIMIT_S = 0.2
@@ -98,6 +99,21 @@ def predicting(base: str, key: str, job: uuid.UUID, stop: threading.Event, out: 
             i += 1
 
 
+def read(client: httpx.Client, job: uuid.UUID) -> float:
+    """Seconds of one `GET /jobs/{id}`, then a pause (a client polling, not a flood)."""
+    start = time.perf_counter()
+    answer = client.get(f"/jobs/{job}")
+    took = time.perf_counter() - start
+    assert answer.status_code == 200, answer.text
+    time.sleep(GET_EVERY_S)
+    return took
+
+
+def reads(base: str, key: str, job: uuid.UUID, count: int) -> list[float]:
+    with httpx.Client(base_url=base, headers=auth(key), timeout=30) as client:
+        return [read(client, job) for _ in range(count)]
+
+
 @pytest.mark.slow
 def test_job_reads_keep_a_p99_under_200_ms_during_worst_case_predictions(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
@@ -117,6 +133,7 @@ def test_job_reads_keep_a_p99_under_200_ms_during_worst_case_predictions(tmp_pat
             assert answer.status_code == 201, answer.text
             jobs.append(uuid.UUID(answer.json()["id"]))
             succeed_with_exports(url, jobs[-1])
+        quiet = reads(base, keys[0], jobs[0], QUIET_GETS)  # the same machine, no predictions
         for key, job in zip(keys, jobs, strict=True):
             for _ in range(DEFAULTS.predict_max_concurrent):
                 thread = threading.Thread(
@@ -137,11 +154,7 @@ def test_job_reads_keep_a_p99_under_200_ms_during_worst_case_predictions(tmp_pat
             while len(took) < GETS or (
                 statuses[answered_before:].count(200) < PREDICTIONS and time.monotonic() < until
             ):
-                start = time.perf_counter()
-                answer = client.get(f"/jobs/{jobs[0]}")
-                took.append(time.perf_counter() - start)
-                assert answer.status_code == 200, answer.text
-                time.sleep(GET_EVERY_S)
+                took.append(read(client, jobs[0]))
         answered = statuses[answered_before:]
     finally:
         stop.set()
@@ -149,6 +162,8 @@ def test_job_reads_keep_a_p99_under_200_ms_during_worst_case_predictions(tmp_pat
             thread.join(timeout=120)
         processes.stop_all()
     p50, p99 = np.percentile(took, [50, 99])
+    q50, q99 = np.percentile(quiet, [50, 99])
+    print(f"\nGET /jobs/{{id}} first, alone: p50 {q50 * 1000:.0f} ms, p99 {q99 * 1000:.0f} ms")
     print(
         f"GET /jobs/{{id}}: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
         f"{max(took) * 1000:.0f} ms over {len(took)}; {answered.count(200)} predictions answered "

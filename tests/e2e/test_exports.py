@@ -20,6 +20,7 @@ from safetensors.torch import load
 from core.trainer.data import load_cifar
 from core.trainer.models import build_model
 from testkit.processes import Proc, Processes
+from testkit.procfs import children
 from tests.e2e.conftest import deployed, submit, wait_job
 
 pytestmark = pytest.mark.slow
@@ -83,8 +84,13 @@ def test_succeeded_job_gives_formats_report_and_predictions(
         best = int(p.argmax())
         assert prediction["top"][0]["label"] == data.classes[best]
         assert prediction["top"][0]["probability"] == pytest.approx(float(p[best]), abs=1e-4)
-    maps = Path(f"/proc/{api.pid}/maps").read_text()
-    assert "onnxruntime" in maps and "libtorch" not in maps
+    # The API and its prediction processes (the fork server's children, issue 17): onnxruntime
+    # is loaded where the network ran, torch nowhere.
+    family = [api.pid, *children(api.pid)]
+    family += [grandchild for pid in family[1:] for grandchild in children(pid)]
+    maps = {pid: Path(f"/proc/{pid}/maps").read_text() for pid in family}
+    assert not [pid for pid, text in maps.items() if "libtorch" in text], family
+    assert [pid for pid, text in maps.items() if "onnxruntime" in text], family
 
     # The worker measured its throughput: the next estimate has a time.
     estimate = http.post(
