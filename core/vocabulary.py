@@ -108,4 +108,6 @@ class ErrorCode(str, enum.Enum):
     internal_error = "internal_error"
     database_unavailable = "database_unavailable"
     queue_unavailable = "queue_unavailable"
+    # A prediction process ended before answering (killed, out of memory); a retry gets a new one.
+    prediction_unavailable = "prediction_unavailable"
     upload_incomplete = "upload_incomplete"  # a data set's upload cut off mid-stream (issue 19)

@@ -128,11 +128,14 @@ class PredictPool:
                     if self._executor is pool:
                         self._executor = None
                 pool.shutdown(wait=False)
+                # Not the request's fault and not lasting (the next request starts a new pool):
+                # a 503 the client may retry, never a 500.
                 raise ApiError(
-                    500,
-                    ErrorCode.internal_error,
+                    503,
+                    ErrorCode.prediction_unavailable,
                     "the process decoding your images ended before it answered (out of "
                     "memory?); retry, or send fewer or smaller images",
+                    headers={"Retry-After": "1"},
                 ) from None
         if outcome.error is not None:
             status, body, headers = outcome.error

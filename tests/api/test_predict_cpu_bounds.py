@@ -72,8 +72,8 @@ def test_an_owner_past_their_predictions_at_once_gets_429(api: Api, job: uuid.UU
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_dead_pool_process_fails_its_request_only(api: Api, job: uuid.UUID) -> None:
-    """A prediction process killed (out of memory, a crashing decoder): a 500 for the request
-    it held, and the next prediction gets a new pool."""
+    """A prediction process killed (out of memory, a crashing decoder): a 503 with Retry-After
+    (never a 500) for the request it held, and the next prediction gets a new pool."""
     small = files(big_file("PNG", 32))
     first = api.post(f"/jobs/{job}/predict", files=small)
     assert first.status_code == 200, first.text
@@ -81,7 +81,9 @@ def test_a_dead_pool_process_fails_its_request_only(api: Api, job: uuid.UUID) ->
     for pid in list(pool._executor._processes):
         os.kill(pid, signal.SIGKILL)
     answer = api.post(f"/jobs/{job}/predict", files=small)
-    assert answer.status_code == 500, answer.text
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "prediction_unavailable"
+    assert int(answer.headers["Retry-After"]) >= 1
     assert "ended before it answered" in answer.json()["error"]["message"]
     again = api.post(f"/jobs/{job}/predict", files=small)
     assert again.status_code == 200, again.text
