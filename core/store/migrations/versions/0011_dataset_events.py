@@ -16,8 +16,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ONE_SUBJECT = "(job_id IS NULL) <> (dataset_id IS NULL)"
-# What refers to events, in the order to put back (each refers to the one before).
-REFERRING = ("webhook_deliveries", "webhook_attempts")
 
 
 def upgrade() -> None:
@@ -52,30 +50,21 @@ def downgrade() -> None:
 
 
 class _rebuilt_on_sqlite:
-    """SQLite changes a column by copying the table, dropping it and renaming the copy. With
-    foreign keys on (core.store.db turns them on, and a pragma cannot turn them off inside the
-    migration's transaction) the drop deletes the webhook deliveries of every event (ON DELETE
-    CASCADE), and the new table starts its AUTOINCREMENT from the highest id left, so the id of
-    a deleted last event could be given again. Both are put back. PostgreSQL alters in place."""
+    """SQLite changes a column by copying the table, dropping it and renaming the copy (with
+    foreign keys off, migrations/env.py, so the drop takes no webhook delivery with it). The new
+    table starts its AUTOINCREMENT from the highest id copied, so the id of a deleted last event
+    could be given again: the old sequence is put back. PostgreSQL alters in place."""
 
     def __enter__(self) -> None:
         bind = op.get_bind()
         self.sqlite = bind.dialect.name == "sqlite"
-        if not self.sqlite:
-            return
-        for table in REFERRING:
-            op.execute(f"CREATE TEMP TABLE saved_{table} AS SELECT * FROM {table}")
-        self.sequence = bind.scalar(
-            sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-        )
+        if self.sqlite:
+            self.sequence = bind.scalar(
+                sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+            )
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if not self.sqlite or kind is not None:
-            return
-        for table in REFERRING:
-            op.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM temp.saved_{table}")
-            op.execute(f"DROP TABLE temp.saved_{table}")
-        if self.sequence is not None:
+        if self.sqlite and kind is None and self.sequence is not None:
             op.execute(
                 sa.text(
                     "UPDATE sqlite_sequence SET seq = max(seq, :seq) WHERE name = 'events'"
