@@ -11,7 +11,7 @@ one job at a time, a training process per child, warm start as configured by def
 CPU. Every child is trained by the worker; ASHA's decisions are the worker's own, made after each
 epoch from the sweep's stored records. ResNet-8, batch 16, cosine schedule, on a small data set:
 `--data digits` (default), scikit-learn's scanned digits in the CIFAR-10 layout
-(tests/core/digits.py: real images, `--train-images` of its 1,497 training images, its 300 test
+(testkit/digits.py: real images, `--train-images` of its 1,497 training images, its 300 test
 images), or `--data generated`, testkit's generated CIFAR-10 (so easy that the best runs reach
 0 % error, which leaves the selection nothing to tell apart).
 
@@ -43,7 +43,7 @@ for path in (ROOT, ROOT / "bench"):
 from asha_replay import replay  # noqa: E402
 
 from bench.harness import machine, stack  # noqa: E402
-from tests.core.digits import TEST_IMAGES, write_digits  # noqa: E402
+from testkit.digits import TEST_IMAGES, write_digits  # noqa: E402
 
 VALIDATION = 100
 

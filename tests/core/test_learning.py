@@ -1,7 +1,7 @@
 """Every network of the catalogue learns with its defaults (issue 22).
 
 A few hundred SGD steps on a small real data set (scikit-learn's scanned digits, upscaled to
-32x32: tests/core/digits.py) with each network's own recipe: the TrainConfig defaults and what
+32x32: testkit/digits.py) with each network's own recipe: the TrainConfig defaults and what
 they resolve to per architecture (TrainConfig.from_dict, core/architecture.py RECIPE_DEFAULTS:
 the VGGs' learning rate 0.01). Chance is 10 %; a recipe that blows up sits there (VGG-16 with
 the defaults before issue 22: 16 %), one that learns passes 50 % long before (vgg_keras is judged
@@ -24,7 +24,7 @@ from core.architecture import (
 from core.spec import TrainConfig
 from core.trainer.fit import fit
 from core.trainer.watchdog import TrainingWarning
-from tests.core.digits import write_digits
+from testkit.digits import write_digits
 
 CHANCE = 0.1
 PASS = 0.5  # test accuracy every recipe must reach: five times chance
