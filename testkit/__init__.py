@@ -1,2 +1,3 @@
 """Helpers the tests and the benchmarks share: processes they start (Redis, PostgreSQL, workers,
-the API), generated CIFAR files, fresh databases, and builders of settings, jobs and claims."""
+the API), generated CIFAR files, the scanned digits in the CIFAR layout (`digits`), fresh
+databases, and builders of settings, jobs and claims."""
