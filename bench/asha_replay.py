@@ -38,7 +38,7 @@ def replay(url: str, sweep_id: uuid.UUID, grace: int, reduction: int) -> dict[st
             (
                 child.sweep_point,
                 validation_errors(histories[child.id]),
-                {r.epoch: 100 * (1 - r.test_accuracy) for r in histories[child.id]},
+                {r.epoch: 1 - r.test_accuracy for r in histories[child.id]},
             )
             for child in children
         ]
@@ -63,8 +63,8 @@ def replay(url: str, sweep_id: uuid.UUID, grace: int, reduction: int) -> dict[st
         "full_epochs": epochs * len(rows),
         "finished": len(finished),
         "selected": best[2],
-        "validation_error": best[0],
-        "test_error": best[1],
+        "validation_error_pct": round(100 * best[0], 2),
+        "test_error_pct": round(100 * best[1], 2),
     }
 
 

@@ -123,18 +123,18 @@ def run_sweep(http: Any, url: str, body: dict[str, Any], timeout: float) -> dict
 def summary(name: str, result: dict[str, Any], test_images: int) -> dict[str, Any]:
     view, report = result["view"], result["report"]
     chosen = report["selection"]["on_validation"]
-    error = chosen["test_error"]["mean"]
-    p = error / 100
+    # The report's JSON gives fractions; this summary is read by people, in %.
+    p = chosen["test_error"]["mean"]
     return {
         "name": name,
         "epochs": sum(child["epochs_done"] for child in view["children"]),
         "counts": view["counts"],
         "configuration": chosen["configuration"],
-        "validation_error": chosen["validation_error"]["mean"],
-        "test_error": error,
+        "validation_error": 100 * chosen["validation_error"]["mean"],
+        "test_error": 100 * p,
         # One standard deviation of a test error measured on `test_images` images (binomial).
         "test_error_sd": 100 * math.sqrt(p * (1 - p) / test_images),
-        "optimistic_test_error": report["selection"]["on_test_set"]["test_error"]["mean"],
+        "optimistic_test_error": 100 * report["selection"]["on_test_set"]["test_error"]["mean"],
         "seconds": result["seconds"],
         "load": result["load"].text(),
     }

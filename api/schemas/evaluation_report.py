@@ -31,7 +31,10 @@ class EarlyStop(BaseModel):
     epoch: int = Field(description="the last epoch it trained; the report is of that network")
     rung: int | None = Field(default=None, description="ASHA: the rung it reached, 0-based")
     rung_epoch: int | None = Field(default=None, description="ASHA: that rung's epoch")
-    validation_error: float = Field(description="% on the validation split, as the rule read it")
+    validation_error: float = Field(
+        description="on the validation split, as the rule read it: a fraction in [0, 1], not a "
+        "percentage"
+    )
     reason: str
 
 

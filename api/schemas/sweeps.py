@@ -145,7 +145,7 @@ class SweepChild(BaseModel):
     early_stopping: dict[str, Any] | None = Field(
         default=None,
         description="a stopped child's decision: rule, epoch, rung (ASHA, 0-based) and "
-        "rung_epoch, validation_error (%) and the reason (issue 20)",
+        "rung_epoch, validation_error (a fraction) and the reason (issue 20)",
     )
 
 

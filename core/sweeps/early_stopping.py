@@ -3,10 +3,10 @@ rule, on the validation error, decided by Optuna's pruners.
 
 Optuna keeps a study's trials in its own storage and asks a pruner about one trial at a time.
 The service keeps its runs as jobs with per-epoch records instead, so each decision builds an
-in-memory study from the sweep's stored records: one trial per child, its validation error (%)
-per epoch as the intermediate values, and asks `SuccessiveHalvingPruner` or `MedianPruner` about
-the child that just finished an epoch. The decision depends only on the database, so it is the
-same on every worker and after a restart.
+in-memory study from the sweep's stored records: one trial per child, its validation error (a
+fraction) per epoch as the intermediate values, and asks `SuccessiveHalvingPruner` or
+`MedianPruner` about the child that just finished an epoch. The decision depends only on the
+database, so it is the same on every worker and after a restart.
 
 ASHA (Li et al. 2020) decides at rungs, epochs `grace_epochs x reduction_factor^k` (k < `rungs`):
 a child reaching a rung continues only if its error there is among the best 1/reduction_factor
@@ -52,7 +52,7 @@ class EarlyStopping:
 
 @dataclass
 class Run:
-    """One child as the pruners see it: validation error (%) by epoch and how it ended."""
+    """One child as the pruners see it: validation error (a fraction) by epoch and how it ended."""
 
     key: str
     errors: dict[int, float] = field(default_factory=dict)
@@ -75,18 +75,18 @@ class Decision:
             "epoch": self.epoch,
             "rung": self.rung,
             "rung_epoch": self.rung_epoch,
-            "validation_error": round(self.validation_error, 4),
+            "validation_error": round(self.validation_error, 6),
             "reason": self.reason(),
         }
 
     def reason(self) -> str:
         if self.rule == "asha":
             return (
-                f"ASHA: validation error {self.validation_error:.2f} % at epoch {self.epoch} "
+                f"ASHA: validation error {100 * self.validation_error:.2f} % at epoch {self.epoch} "
                 f"(rung {self.rung}) was not among the best of the runs that reached it"
             )
         return (
-            f"median rule: best validation error {self.validation_error:.2f} % by epoch "
+            f"median rule: best validation error {100 * self.validation_error:.2f} % by epoch "
             f"{self.epoch} was worse than the median of the finished runs"
         )
 

@@ -9,10 +9,11 @@ from core.sweeps.early_stopping import EarlyStopping, Run, decide, default_grace
 ASHA = EarlyStopping(rule="asha", grace_epochs=1, reduction_factor=3)
 EPOCHS = 10  # rungs at epochs 1, 3 and 9
 
-# Validation error (%) of six runs at epoch 1, and of the three that continue at epoch 3.
-AT_1 = {"A": 50.0, "B": 40.0, "C": 60.0, "D": 30.0, "E": 45.0, "F": 55.0}
-AT_3 = {"A": 35.0, "B": 38.0, "D": 20.0}
+# Validation error (fractions) of six runs at epoch 1, and of the three that continue at epoch 3.
+AT_1 = {"A": 0.50, "B": 0.40, "C": 0.60, "D": 0.30, "E": 0.45, "F": 0.55}
+AT_3 = {"A": 0.35, "B": 0.38, "D": 0.20}
 
+# The table gives the errors in % (100 times the fractions above).
 # Each run reaches epoch 1 in this order and is judged against those before it. ASHA keeps a
 # run when its error is at most the k-th smallest of the n errors recorded at the rung, itself
 # included, with k = max(1, n // 3):
@@ -34,7 +35,7 @@ TABLE_RUNG_1 = {"A": False, "B": True, "D": False}
 def _runs(upto_1: list[str], upto_3: list[str]) -> dict[str, Run]:
     runs = {key: Run(key, {1: AT_1[key]}) for key in upto_1}
     for key in upto_3:
-        runs[key].errors.update({2: AT_1[key] - 1, 3: AT_3[key]})
+        runs[key].errors.update({2: AT_1[key] - 0.01, 3: AT_3[key]})
     return runs
 
 
@@ -67,7 +68,7 @@ def test_asha_decisions_at_the_second_rung_match_the_table() -> None:
         others = [runs[k] for k in survivors if k != key] + stopped
         for other in others:
             if other.key in survivors[index + 1 :]:
-                other.errors = {1: AT_1[other.key], 2: AT_1[other.key] - 1}
+                other.errors = {1: AT_1[other.key], 2: AT_1[other.key] - 0.01}
         decision = decide(ASHA, runs[key], others, grace=1, epochs=EPOCHS)
         assert (decision is not None) == TABLE_RUNG_1[key], key
         if decision is not None:
@@ -75,13 +76,13 @@ def test_asha_decisions_at_the_second_rung_match_the_table() -> None:
 
 
 def test_asha_decides_only_at_rungs_and_never_at_the_last_epoch() -> None:
-    best = Run("best", {1: 10.0})
-    worse = Run("worse", {1: 90.0, 2: 95.0})
+    best = Run("best", {1: 0.1})
+    worse = Run("worse", {1: 0.9, 2: 0.95})
     assert decide(ASHA, worse, [best], grace=1, epochs=EPOCHS) is None  # epoch 2: no rung
-    worse.errors[3] = 99.0
-    best.errors.update({2: 9.0, 3: 8.0})
+    worse.errors[3] = 0.99
+    best.errors.update({2: 0.09, 3: 0.08})
     assert decide(ASHA, worse, [best], grace=1, epochs=EPOCHS) is not None  # rung 1
-    last = Run("last", {1: 10.0, 2: 90.0, 3: 99.0})
+    last = Run("last", {1: 0.1, 2: 0.9, 3: 0.99})
     assert decide(ASHA, last, [best], grace=1, epochs=3) is None
     one_rung = EarlyStopping(rule="asha", grace_epochs=1, reduction_factor=3, rungs=1)
     assert decide(one_rung, worse, [best], grace=1, epochs=EPOCHS) is None
@@ -90,14 +91,14 @@ def test_asha_decides_only_at_rungs_and_never_at_the_last_epoch() -> None:
 def test_median_rule_compares_the_best_so_far_with_finished_runs() -> None:
     median = EarlyStopping(rule="median", grace_epochs=2)
     finished = [
-        Run("X", {1: 50.0, 2: 40.0, 3: 30.0, 4: 20.0}, state="complete"),
-        Run("Y", {1: 60.0, 2: 50.0, 3: 40.0, 4: 30.0}, state="complete"),
+        Run("X", {1: 0.5, 2: 0.4, 3: 0.3, 4: 0.2}, state="complete"),
+        Run("Y", {1: 0.6, 2: 0.5, 3: 0.4, 4: 0.3}, state="complete"),
     ]
-    behind = Run("Z", {1: 55.0, 2: 48.0})  # best 48 > median at epoch 2 of 40 and 50 (45)
-    ahead = Run("W", {1: 42.0, 2: 44.0})  # best 42 < 45
-    assert decide(median, Run("Z", {1: 55.0}), finished, grace=2, epochs=4) is None  # grace
+    behind = Run("Z", {1: 0.55, 2: 0.48})  # best 0.48 > median at epoch 2 of 0.40 and 0.50 (0.45)
+    ahead = Run("W", {1: 0.42, 2: 0.44})  # best 0.42 < 0.45
+    assert decide(median, Run("Z", {1: 0.55}), finished, grace=2, epochs=4) is None  # grace
     stop = decide(median, behind, finished, grace=2, epochs=4)
-    assert stop is not None and stop.validation_error == 48.0 and stop.rung is None
+    assert stop is not None and stop.validation_error == 0.48 and stop.rung is None
     assert decide(median, ahead, finished, grace=2, epochs=4) is None
     running_only = [Run(r.key, r.errors, state="running") for r in finished]
     assert decide(median, behind, running_only, grace=2, epochs=4) is None  # none finished

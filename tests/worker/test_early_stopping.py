@@ -65,7 +65,7 @@ def test_asha_stops_the_worse_child_at_the_first_rung_with_its_weights(settings:
     assert records[0].validation_accuracy is not None
     assert good_first.validation_accuracy is not None
     assert records[0].validation_accuracy < good_first.validation_accuracy
-    assert decision["validation_error"] == round(100 * (1 - records[0].validation_accuracy), 4)
+    assert decision["validation_error"] == round(1 - records[0].validation_accuracy, 6)
     assert weights is not None
     state = torch.load(io.BytesIO(weights), weights_only=True)
     assert "fc.weight" in state

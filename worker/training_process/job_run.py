@@ -105,7 +105,7 @@ class JobRun:
         if metrics.validation_accuracy is not None:
             # Decided before the next epoch's first batch, so a stopped run keeps the weights
             # of the epoch it was judged on.
-            self.validation_errors[metrics.epoch] = 100 * (1 - metrics.validation_accuracy)
+            self.validation_errors[metrics.epoch] = 1 - metrics.validation_accuracy
             self.early_stop = self.held.early_stop(dict(self.validation_errors))
         log.info(
             "job %s: epoch %d: train loss %.4f, test accuracy %.4f",
