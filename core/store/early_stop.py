@@ -30,9 +30,7 @@ def early_stopping_of(sweep: Sweep) -> EarlyStopping | None:
 def validation_errors(records: list[Any]) -> dict[int, float]:
     """Validation error (a fraction) by epoch, of the records that have one."""
     return {
-        r.epoch: 1 - r.validation_accuracy
-        for r in records
-        if r.validation_accuracy is not None
+        r.epoch: 1 - r.validation_accuracy for r in records if r.validation_accuracy is not None
     }
 
 
