@@ -53,7 +53,14 @@ from testkit.processes import free_port  # noqa: E402
 FILES = {"cifar-10-batches-py/data_batch_1": "a" * 64, "cifar-10-batches-py/test_batch": "b" * 64}
 ENVIRONMENT = {"dataset_sha256": FILES, "service_version": "bench", "torch": "bench", "device": "x"}
 # What the profile names, in the order a submission calls them.
-PARTS = ("checked_sweep", "create_sweep", "find_sources", "settle_all", "reuse_finished")
+PARTS = (
+    "checked_sweep",
+    "create_sweep",
+    "find_sources",
+    "settle_from",
+    "settle_all",
+    "reuse_finished",
+)
 
 
 def search(trials: int, epochs: int, depth: int) -> dict[str, Any]:
