@@ -156,8 +156,10 @@ def find_sources(
         )
         for spec in specs
     ]
-    rows = session.scalars(select(Job).where(Job.id.in_({c for c in chosen if c is not None})))
-    sources = {job.id: job for job in rows}
+    found = sorted({job_id for job_id in chosen if job_id is not None})
+    sources = {}
+    if found:
+        sources = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(found)))}
     return [sources.get(job_id) if job_id is not None else None for job_id in chosen]
 
 
