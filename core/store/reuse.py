@@ -163,18 +163,26 @@ def find_sources(
     return [sources.get(job_id) if job_id is not None else None for job_id in chosen]
 
 
+def settle_reusable(*, session: Session, jobs: list[Job]) -> dict[uuid.UUID, uuid.UUID]:
+    """Settle each of the owner's queued `jobs` that an earlier run answers, in the session's
+    transaction (the caller commits); {job id: the run it reuses}."""
+    queued = [job for job in jobs if job.status == JobStatus.queued]
+    if not queued:
+        return {}
+    # As stored (JSON), whether the jobs were read back or just added in this transaction.
+    specs = [json.loads(json.dumps(job.spec)) for job in queued]
+    sources = find_sources(session=session, owner_id=queued[0].owner_id, specs=specs)
+    pairs = [(job, source) for job, source in zip(queued, sources, strict=True) if source]
+    settle_all(session=session, pairs=pairs)
+    return {job.id: source.id for job, source in pairs}
+
+
 def reuse_finished(*, session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Settle every queued job of `job_ids` that an earlier run answers, in one transaction;
     {job id: the run it reuses}. The others stay queued, to be sent to the broker."""
     found = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    jobs = [found[job_id] for job_id in job_ids if job_id in found]
-    queued = [job for job in jobs if job.status == JobStatus.queued]
-    if not queued:
-        return {}
-    sources = find_sources(
-        session=session, owner_id=queued[0].owner_id, specs=[job.spec for job in queued]
+    reused = settle_reusable(
+        session=session, jobs=[found[job_id] for job_id in job_ids if job_id in found]
     )
-    pairs = [(job, source) for job, source in zip(queued, sources, strict=True) if source]
-    settle_all(session=session, pairs=pairs)
     session.commit()
-    return {job.id: source.id for job, source in pairs}
+    return reused

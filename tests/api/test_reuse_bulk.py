@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 
 from core.store.db import get_engine, session_scope
 from core.store.event_tables import Event, WebhookDelivery
+from core.store.events import Committed, add_commit_listener, remove_commit_listener
 from tests.api.conftest import Api, client_for, make_settings, new_key
 from tests.api.test_reuse import BODY, train
 
@@ -91,3 +92,25 @@ def test_reused_job_with_a_webhook_gets_its_delivery(database_url: str, tmp_path
     # Each status event with its delivery, the succeeded one after the queued one in the chain.
     assert sorted(delivered) == [row.id for row in chain]
     assert [row.prev_id for row in chain] == [None, chain[0].id]
+
+
+def test_sweep_reuse_commits_the_children_settled(api: Api) -> None:
+    """One transaction: no commit shows a reused child queued (its events arrive together)."""
+    first = api.post("/sweeps", json={**SWEEP, "seeds": 2}).json()
+    for child in first["children"]:
+        train(api.database_url, child["id"])
+    batches: list[list[tuple[str, str]]] = []
+
+    def heard(committed: Committed) -> None:
+        batches.append([(m["job_id"], m["data"].get("status")) for m in committed.events])
+
+    add_commit_listener(heard)
+    try:
+        response = api.post("/sweeps", json={**SWEEP, "seeds": 2, "reuse": True})
+    finally:
+        remove_commit_listener(heard)
+    assert response.status_code == 201, response.text
+    ids = [child["id"] for child in response.json()["children"]]
+    statuses = [(job_id, status) for batch in batches for job_id, status in batch]
+    assert sorted(statuses) == sorted((i, s) for i in ids for s in ("queued", "succeeded"))
+    assert [len(batch) for batch in batches if batch] == [4]
