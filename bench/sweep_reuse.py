@@ -58,6 +58,7 @@ PARTS = (
     "create_sweep",
     "find_sources",
     "settle_from",
+    "settle_reusable",
     "settle_all",
     "reuse_finished",
 )

@@ -59,7 +59,7 @@ def _submit(
     if created and request.reuse:
         reused = sweep.children - len(ids)
         log.info("sweep %s of %s: %d jobs reused", sweep.id, owner.name, reused)
-    if created:
+    if created and ids:  # every child reused: nothing to send or mark
         send_all(sessions, queue, ids)
         log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))
     return sweep, created
