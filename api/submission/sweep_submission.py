@@ -3,7 +3,8 @@ in one transaction, then send their ids in bulk (issue 10).
 
 Nothing is created unless every child is valid: one 422 names every field at fault, each with
 the child (its grid values) at fault (sweep_checks.py). As for a single job, when the broker
-refuses, the children are deleted.
+refuses, the children are deleted. With `reuse` (issue 20), the children that earlier runs
+answer are settled from them in the same transaction and never sent.
 """
 
 from __future__ import annotations
