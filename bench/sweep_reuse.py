@@ -13,8 +13,8 @@ safetensors, ONNX and report files, then the weights (random bytes of the sizes 
 gives: 4 bytes per parameter for each weights file, twice that for a checkpoint with SGD's
 momentum). Each round then posts the same search with `"reuse": true`; its time is the client's
 wall time until the answer, and every child must come back succeeded from its earlier run.
-`--profile` adds a round in this process (the API's own submission function, a no-op broker),
-with the SQL statements it sent and the time of each part.
+`--profile` adds a round in this process (the API's own submission function, the same broker):
+the SQL statements it sent, their time by verb and table, and the time of each part (cProfile).
 """
 
 from __future__ import annotations
@@ -176,6 +176,7 @@ def profile(url: str, redis_url: str, body: dict[str, Any], key: str) -> None:
         clock.append(time.perf_counter())
 
     def done(*args: Any) -> None:
+        """The statement's time, summed by its verb and first table (`INSERT artifacts`)."""
         words = args[2].split()
         table = next(
             (w for i, w in enumerate(words) if words[i - 1] in ("INTO", "FROM", "UPDATE")), ""
@@ -195,6 +196,7 @@ def profile(url: str, redis_url: str, body: dict[str, Any], key: str) -> None:
     profiler.disable()
     seconds = time.perf_counter() - started
     event.remove(engine, "before_cursor_execute", count)
+    event.remove(engine, "after_cursor_execute", done)
     assert created, sweep
     for name, total in sorted(spent.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  SQL {name}: {total * 1000:.0f} ms")
