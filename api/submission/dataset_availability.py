@@ -13,14 +13,19 @@ from sqlalchemy.orm import Session
 
 from api.errors import FieldError, invalid
 from core.architecture import DATASET_CLASSES
-from core.store.worker_data import data_report
+from core.store.worker_data import DataReport, data_report
 
 
-def check_workers_have(*, session: Session, spec: dict[str, Any]) -> None:
+def check_workers_have(
+    *, session: Session, spec: dict[str, Any], report: DataReport | None = None
+) -> None:
+    """`report`: the workers' report when the caller has read it already (a sweep reads it once
+    for all its children)."""
     dataset = spec["dataset"]
     if dataset not in DATASET_CLASSES:
         return  # an uploaded data set: the store serves it to every worker (issue 19)
-    report = data_report(session=session)
+    if report is None:
+        report = data_report(session=session)
     if report.serves(dataset):
         return
     have = ", ".join(sorted(report.datasets)) or "no data set"

@@ -25,6 +25,7 @@ from api.submission.uploaded_dataset import resolve_uploaded
 from core.settings import Settings
 from core.store.sweeps import NewChild
 from core.store.tables import Owner
+from core.store.worker_data import DataReport, data_report
 from core.sweeps.expand import Child, child_count, distribution_problem, expand
 from core.sweeps.presets import presets
 
@@ -174,8 +175,9 @@ def _checked_children(
     counted. `skip`: fields already named for the whole sweep."""
     new: list[NewChild] = []
     faults: dict[tuple[Any, str, str], list[str]] = {}
+    report = data_report(session=session)  # once for the sweep, not a query per child
     for child in children:
-        made, problems = _check_child(session, settings, owner, child)
+        made, problems = _check_child(session, settings, owner, child, report)
         if made is not None:
             new.append(made)
         label = "child " + json.dumps(child.point) if child.point else "the sweep"
@@ -190,7 +192,7 @@ def _checked_children(
 
 
 def _check_child(
-    session: Session, settings: Settings, owner: Owner, child: Child
+    session: Session, settings: Settings, owner: Owner, child: Child, report: DataReport
 ) -> tuple[NewChild | None, list[FieldError]]:
     """The child's resolved spec, or every fault POST /jobs would name in its body."""
     try:
@@ -198,7 +200,7 @@ def _check_child(
         classes = resolve_uploaded(session=session, owner=owner, spec=spec)  # issue 19
         check_limits(spec, settings, classes=classes)
         init_from_id = check_init_from(session=session, owner=owner, spec=spec)
-        check_workers_have(session=session, spec=spec)
+        check_workers_have(session=session, spec=spec, report=report)
     except ValidationError as error:
         fields = [
             FieldError.body(

@@ -3,7 +3,8 @@ in one transaction, then send their ids in bulk (issue 10).
 
 Nothing is created unless every child is valid: one 422 names every field at fault, each with
 the child (its grid values) at fault (sweep_checks.py). As for a single job, when the broker
-refuses, the children are deleted.
+refuses, the children are deleted. With `reuse` (issue 20), the children that earlier runs
+answer are settled from them in the same transaction and never sent.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from api.errors import RETRY_AFTER_S, ApiError
 from api.schemas.request import spec_hash
 from api.schemas.sweeps import SweepRequest
 from api.submission.job_queue import JobQueue
-from api.submission.job_submission import (
-    QUEUE_DOWN,
-    in_submit_thread,
-    settle_reused,
-)
+from api.submission.job_submission import QUEUE_DOWN, in_submit_thread
 from api.submission.sweep_checks import checked_sweep
 from core.messaging.producer import BrokerUnavailable, in_new_session
 from core.settings import Settings
@@ -61,10 +58,9 @@ def _submit(
         what="sweep submission",
     )
     if created and request.reuse:
-        reused = settle_reused(sessions, ids)
-        ids = [job_id for job_id in ids if job_id not in reused]
-        log.info("sweep %s of %s: %d jobs reused", sweep.id, owner.name, len(reused))
-    if created:
+        reused = sweep.children - len(ids)
+        log.info("sweep %s of %s: %d jobs reused", sweep.id, owner.name, reused)
+    if created and ids:  # every child reused: nothing to send or mark
         send_all(sessions, queue, ids)
         log.info("sweep %s of %s: %d jobs queued", sweep.id, owner.name, len(ids))
     return sweep, created
@@ -77,7 +73,9 @@ def _accept(
     request: SweepRequest,
     idempotency_key: str | None,
 ) -> tuple[Sweep, list[uuid.UUID], bool]:
-    """Validate every child and commit the sweep with its jobs in one transaction."""
+    """Validate every child and commit the sweep with its jobs in one transaction; with
+    `reuse`, the children that earlier runs answer are settled in it too, and left out of the
+    ids to send."""
     with sessions() as session:
         new, varying = checked_sweep(session, settings, owner, request)
         body = request.model_dump(mode="json")
@@ -96,6 +94,7 @@ def _accept(
             compute_budget=settings.compute_budget_flops,
             idempotency_key=idempotency_key,
             request_hash=spec_hash(body),
+            reuse=request.reuse,  # settled in the same transaction (issue 20)
         )
         session.expunge(sweep)
     return sweep, ids, created

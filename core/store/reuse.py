@@ -24,15 +24,15 @@ current data and trainer only once a worker has run a job since either changed.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.store.events import record_status
-from core.store.tables import Artifact, EpochRecord, Job, JobAttempt, JobStatus, Weights
-from core.store.types import utcnow
+from core.store.reuse_copy import settle_all
+from core.store.tables import Job, JobAttempt, JobStatus, Weights
 
 # The environment entries of an attempt that are part of the key (worker/environment.py).
 DATA = "dataset_sha256"
@@ -83,12 +83,32 @@ def _current_keys(
     return current, trainer
 
 
+def _canonical(value: Any) -> Any:
+    """A JSON value whose text is equal wherever Python's == holds (1 == 1.0 == True)."""
+    if isinstance(value, dict):
+        return {name: _canonical(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, bool) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    return value
+
+
+def _bucket(spec: dict[str, Any]) -> str:
+    """Equal for a spec and every run that may answer it (a coarser test than the key's)."""
+    return json.dumps(_canonical(_but_the_id(spec)), sort_keys=True)
+
+
 def find_sources(
     *, session: Session, owner_id: uuid.UUID, specs: list[dict[str, Any]]
 ) -> list[Job | None]:
-    """For each spec, the newest run that answers it under the key, or None."""
+    """For each spec, the newest run that answers it under the key, or None.
+
+    The owner's original runs are read as (id, spec) and sorted into buckets by spec; only the
+    runs in a bucket that some spec asks for are checked against the key and read in full, so
+    a submission costs a few queries however many children and finished runs there are."""
     query = (
-        select(Job)
+        select(Job.id, Job.spec)
         .join(Weights, Weights.job_id == Job.id)
         .where(
             Job.owner_id == owner_id,
@@ -98,81 +118,71 @@ def find_sources(
         )
         .order_by(Job.finished_at.desc())
     )
-    originals = list(session.scalars(query))
-    environments = _latest_environments(session, [job.id for job in originals])
+    wanted = {_bucket(spec) for spec in specs}
+    buckets: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] = {}
+    for row in session.execute(query):
+        bucket = _bucket(row.spec)
+        if bucket in wanted:
+            buckets.setdefault(bucket, []).append((row.id, row.spec))
+    candidates = [job_id for runs in buckets.values() for job_id, _ in runs]
+    if not candidates:
+        return [None] * len(specs)
+    environments = _latest_environments(session, candidates)
     current, trainer = _current_keys(session)
 
-    def matches(job: Job, spec: dict[str, Any]) -> bool:
-        environment = environments.get(job.id)
+    def matches(job_id: uuid.UUID, job_spec: dict[str, Any], spec: dict[str, Any]) -> bool:
+        environment = environments.get(job_id)
         if not environment:
             return False
         fingerprint = spec.get(UPLOADED)
         if fingerprint is not None:
             return (
-                _but_the_id(job.spec) == _but_the_id(spec)
+                _but_the_id(job_spec) == _but_the_id(spec)
                 and environment.get(UPLOADED) == fingerprint
                 and _trainer_of(environment) == trainer
             )
-        if job.spec != spec or not isinstance(environment.get(DATA), dict):
+        if job_spec != spec or not isinstance(environment.get(DATA), dict):
             return False
         return current.get(frozenset(environment[DATA])) == _key_of(environment)
 
-    return [next((job for job in originals if matches(job, spec)), None) for spec in specs]
-
-
-def settle_from(*, session: Session, job: Job, source: Job) -> None:
-    """Make the queued `job` a succeeded copy of `source` in the session's transaction (the
-    caller commits): its records, results, weights and exports."""
-    session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.status == JobStatus.queued)
-        .values(
-            status=JobStatus.succeeded,
-            reused_from=source.id,
-            finished_at=utcnow(),
-            enqueued_at=utcnow(),  # nothing is owed to the broker
-            epochs_done=source.epochs_done,
-            final_test_accuracy=source.final_test_accuracy,
-            final_test_loss=source.final_test_loss,
-            best_test_accuracy=source.best_test_accuracy,
-            best_epoch=source.best_epoch,
-            results=source.results,
+    chosen = [
+        next(
+            (
+                job_id
+                for job_id, job_spec in buckets.get(_bucket(spec), [])
+                if matches(job_id, job_spec, spec)
+            ),
+            None,
         )
-    )
-    target = literal(job.id, type_=Job.id.type)
-    copies = (
-        (EpochRecord, [c.name for c in EpochRecord.__table__.columns if c.name != "id"]),
-        (Weights, [c.name for c in Weights.__table__.columns]),
-        (Artifact, [c.name for c in Artifact.__table__.columns]),
-    )
-    for table, names in copies:
-        # Copied by the database: the weights never travel through this process.
-        columns = [target if name == "job_id" else table.__table__.c[name] for name in names]
-        rows = select(*columns).where(table.__table__.c.job_id == source.id)
-        session.execute(insert(table).from_select(names, rows))
-    record_status(
-        session=session,
-        job_id=job.id,
-        status=JobStatus.succeeded,
-        final_test_accuracy=source.final_test_accuracy,
-        reused_from=str(source.id),
-    )
+        for spec in specs
+    ]
+    found = sorted({job_id for job_id in chosen if job_id is not None})
+    sources = {}
+    if found:
+        sources = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(found)))}
+    return [sources.get(job_id) if job_id is not None else None for job_id in chosen]
+
+
+def settle_reusable(*, session: Session, jobs: list[Job]) -> dict[uuid.UUID, uuid.UUID]:
+    """Settle each of the owner's queued `jobs` that an earlier run answers, in the session's
+    transaction (the caller commits); {job id: the run it reuses}."""
+    queued = [job for job in jobs if job.status == JobStatus.queued]
+    if not queued:
+        return {}
+    # As stored (JSON), whether the jobs were read back or just added in this transaction.
+    specs = [json.loads(json.dumps(job.spec)) for job in queued]
+    sources = find_sources(session=session, owner_id=queued[0].owner_id, specs=specs)
+    pairs = [(job, source) for job, source in zip(queued, sources, strict=True) if source]
+    settle_all(session=session, pairs=pairs)
+    return {job.id: source.id for job, source in pairs}
 
 
 def reuse_finished(*, session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Settle every queued job of `job_ids` that an earlier run answers, in one transaction;
     {job id: the run it reuses}. The others stay queued, to be sent to the broker."""
-    jobs = [job for job in (session.get(Job, job_id) for job_id in job_ids) if job is not None]
-    queued = [job for job in jobs if job.status == JobStatus.queued]
-    if not queued:
-        return {}
-    sources = find_sources(
-        session=session, owner_id=queued[0].owner_id, specs=[job.spec for job in queued]
+    found = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+    reused = settle_reusable(
+        session=session, jobs=[found[job_id] for job_id in job_ids if job_id in found]
     )
-    reused: dict[uuid.UUID, uuid.UUID] = {}
-    for job, source in zip(queued, sources, strict=True):
-        if source is not None:
-            settle_from(session=session, job=job, source=source)
-            reused[job.id] = source.id
     session.commit()
     return reused

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.store.errors import JobNotFound, JobStateConflict
 from core.store.events import record_new_jobs
 from core.store.jobs import request_cancel
+from core.store.reuse import settle_reusable
 from core.store.submission_checks import admit, by_idempotency_key
 from core.store.sweep_retry import current_attempts
 from core.store.tables import EpochRecord, Job, JobStatus, Sweep
@@ -51,8 +52,11 @@ def create_sweep(
     compute_budget: float = 0.0,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
+    reuse: bool = False,
 ) -> tuple[Sweep, list[uuid.UUID], bool]:
-    """Insert the sweep and every child, queued, in one transaction; (sweep, child ids, created).
+    """Insert the sweep and every child, queued, in one transaction; (sweep, the ids to send,
+    created). With `reuse` (issue 20), the children that earlier runs answer are settled from
+    them in the same transaction, and only the others' ids are returned.
 
     Nothing is sent to the broker here. A repeated idempotency key with the same request hash
     returns the earlier sweep (and no ids to send).
@@ -109,6 +113,7 @@ def create_sweep(
             owner_id=owner_id,
             data={"status": "queued", "attempt": 0, "worker": None, "sweep": str(sweep.id)},
         )
+        reused = settle_reusable(session=session, jobs=jobs) if reuse else {}
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -118,7 +123,7 @@ def create_sweep(
         if earlier is None:
             raise
         return earlier, [], False
-    return sweep, [job.id for job in jobs], True
+    return sweep, [job.id for job in jobs if job.id not in reused], True
 
 
 def get_sweep(*, session: Session, owner_id: uuid.UUID, sweep_id: uuid.UUID) -> Sweep:
