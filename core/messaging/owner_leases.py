@@ -141,29 +141,30 @@ class RedisLeases(LocalLeases):
                 self._thread.start()
         return Lease(owner_id, name)
 
-    def release(self, lease: Lease) -> None:
+    def _give_up(self, lease: Lease, *, later: bool) -> tuple[str, str] | None:
+        """Stop renewing the lease; its Redis entry, once (None: released already, or held in
+        this process while Redis was away). `later`: the background thread removes it."""
         if not lease.name:
             super().release(lease)
-            return
+            return None
         with self._lock:
             if lease.released:
-                return
+                return None
             lease.released = True
             entry = (self.key(lease.owner_id), lease.name)
             self._live.discard(entry)
-            self._released.append(entry)
-        self._wake.set()
+            if later:
+                self._released.append(entry)
+        return entry
+
+    def release(self, lease: Lease) -> None:
+        if self._give_up(lease, later=True) is not None:
+            self._wake.set()
 
     def release_now(self, lease: Lease) -> None:
-        if not lease.name:
-            super().release(lease)
+        entry = self._give_up(lease, later=False)
+        if entry is None:
             return
-        with self._lock:
-            if lease.released:
-                return
-            lease.released = True
-            entry = (self.key(lease.owner_id), lease.name)
-            self._live.discard(entry)
         try:
             client(self.url).zrem(*entry)
         except RedisError:  # the background thread tries again; expiry is the backstop
