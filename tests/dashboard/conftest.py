@@ -5,7 +5,8 @@ module (test_browser.py, test_sweep_page.py), so that each module starts from an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,20 +31,27 @@ class Service:
         )
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def make_run_service(home: Path, write_data: Callable[[Path], object]) -> Iterator[Service]:
+    """`make run` as a person starts it, in `home`, on the data `write_data` puts in its
+    DATA_DIR; stopped when the generator closes. One thread: the CPU is shared."""
     require_browser()
-    home = tmp_path_factory.mktemp("dashboard-home")
-    write_cifar10(
-        home / "var" / "data", train_per_class=TRAIN_PER_CLASS, test_per_class=TEST_PER_CLASS
-    )
+    write_data(home / "var" / "data")
     processes = Processes(home / "logs")
     try:
-        # `make run` as a person starts it; one thread: the CPU is shared.
         _, url, key = start_make_run(processes, home, OMP_NUM_THREADS="1")
         yield Service(url, key, processes)
     finally:
         processes.stop_all()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    yield from make_run_service(
+        tmp_path_factory.mktemp("dashboard-home"),
+        lambda data: write_cifar10(
+            data, train_per_class=TRAIN_PER_CLASS, test_per_class=TEST_PER_CLASS
+        ),
+    )
 
 
 @pytest.fixture(scope="module")

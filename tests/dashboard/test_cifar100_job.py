@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from testkit.cifar_files import CIFAR100_CLASSES, write_cifar100
-from testkit.processes import Processes
-from testkit.starters import start_make_run
-from tests.dashboard.browser import Watch, require_browser, screenshot
-from tests.dashboard.conftest import Service
+from tests.dashboard.browser import Watch, screenshot
+from tests.dashboard.conftest import Service, make_run_service
 from tests.e2e.conftest import submit, wait_job
 
 pytestmark = pytest.mark.slow  # make run, a training run and a browser: about a minute
@@ -23,16 +21,11 @@ pytestmark = pytest.mark.slow  # make run, a training run and a browser: about a
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    require_browser()
-    home = tmp_path_factory.mktemp("cifar100-home")
     # Two training images and one test image a class: 200 and 100, enough for 100 names.
-    write_cifar100(home / "var" / "data", train_per_class=2, test_per_class=1)
-    processes = Processes(home / "logs")
-    try:
-        _, url, key = start_make_run(processes, home, OMP_NUM_THREADS="1")
-        yield Service(url, key, processes)
-    finally:
-        processes.stop_all()
+    yield from make_run_service(
+        tmp_path_factory.mktemp("cifar100-home"),
+        lambda data: write_cifar100(data, train_per_class=2, test_per_class=1),
+    )
 
 
 def test_a_cifar100_job_shows_cifar100s_class_names(
