@@ -60,7 +60,6 @@ PARTS = (
     "settle_from",
     "settle_reusable",
     "settle_all",
-    "reuse_finished",
 )
 
 

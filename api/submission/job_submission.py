@@ -30,7 +30,6 @@ from core.spec import ResolvedSpec
 from core.store.db import retry_conflicts
 from core.store.errors import JobNotFound
 from core.store.jobs import create_job, delete_unsent_job, get_job
-from core.store.reuse import reuse_finished
 from core.store.tables import Job, JobStatus, Owner
 from core.store.webhook_deliveries import ensure_secret
 from core.vocabulary import ErrorCode
@@ -86,12 +85,9 @@ def _submit(
     # The insert may meet a worker's claim of the same owner's jobs in the other lock order
     # (a rerun of a job being claimed, for one): PostgreSQL ends one of the two.
     job, created = retry_conflicts(accept, what="job submission")
-    if created and request.reuse:
-        reused = settle_reused(sessions, [job.id])
-        if reused:
-            log.info("job %s of %s reuses job %s", job.id, owner.name, reused[job.id])
-            with sessions(expire_on_commit=False) as session:
-                return session.get_one(Job, job.id), created
+    if created and job.reused_from is not None:  # settled as it was created: nothing to send
+        log.info("job %s of %s reuses job %s", job.id, owner.name, job.reused_from)
+        return job, created
     if created:
         try:
             send_job(job.id, producer=queue, store=_mark_or_leave(sessions))
@@ -101,19 +97,6 @@ def _submit(
             raise ApiError(503, ErrorCode.queue_unavailable, QUEUE_DOWN, headers=retry) from None
         log.info("job %s of %s queued", job.id, owner.name)
     return job, created
-
-
-def settle_reused(
-    sessions: sessionmaker[Session], job_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID]:
-    """Settle the just-created jobs that an earlier run answers (issue 20); {job: its source}.
-    Done before anything is sent: a reused job never reaches the broker."""
-
-    def settle() -> dict[uuid.UUID, uuid.UUID]:
-        with sessions() as session:
-            return reuse_finished(session=session, job_ids=job_ids)
-
-    return retry_conflicts(settle, what="reuse")
 
 
 def _accept(
@@ -149,6 +132,7 @@ def _accept(
         webhook_url=request.webhook_url,
         webhook_events=events,
         rerun_of=rerun_of,
+        reuse=request.reuse,
     )
     return job, created
 

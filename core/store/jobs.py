@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.store.errors import JobNotFound, JobStateConflict
 from core.store.event_tables import JobWebhook
 from core.store.events import record_status, record_warning
+from core.store.reuse import settle_reusable
 from core.store.submission_checks import admit, by_idempotency_key
 from core.store.tables import Checkpoint, EpochRecord, Job, JobStatus, Weights
 from core.store.types import utcnow
@@ -33,11 +34,14 @@ def create_job(
     webhook_url: str | None = None,
     webhook_events: list[str] | None = None,
     rerun_of: uuid.UUID | None = None,
+    reuse: bool = False,
 ) -> tuple[Job, bool]:
     """Insert and commit a queued job; returns (job, created). Nothing is sent to the broker here.
 
     A repeated idempotency key with the same request hash returns the earlier job. An owner
-    storing more than `max_stored_bytes` (weights, checkpoints, other files) is refused.
+    storing more than `max_stored_bytes` (weights, checkpoints, other files) is refused. With
+    `reuse` (issue 20), a job an earlier run answers is settled in the same transaction: it is
+    never seen queued, by a reader or by a worker's claim, and comes back succeeded.
     """
     if idempotency_key is not None:
         earlier = by_idempotency_key(session, Job, owner_id, idempotency_key, request_hash)
@@ -66,6 +70,7 @@ def create_job(
         if webhook_url is not None:
             session.add(JobWebhook(job_id=job.id, url=webhook_url, events=webhook_events))
         record_status(session=session, job_id=job.id, status=JobStatus.queued)
+        reused = settle_reusable(session=session, jobs=[job]) if reuse else {}
         session.commit()
     except IntegrityError:
         # Two requests with one idempotency key raced; the other one's insert won.
@@ -76,6 +81,8 @@ def create_job(
         if earlier is None:
             raise
         return earlier, False
+    if reused:
+        session.refresh(job)  # settled by bulk statements: read its status and files' row back
     return job, True
 
 

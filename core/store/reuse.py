@@ -175,14 +175,3 @@ def settle_reusable(*, session: Session, jobs: list[Job]) -> dict[uuid.UUID, uui
     pairs = [(job, source) for job, source in zip(queued, sources, strict=True) if source]
     settle_all(session=session, pairs=pairs)
     return {job.id: source.id for job, source in pairs}
-
-
-def reuse_finished(*, session: Session, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """Settle every queued job of `job_ids` that an earlier run answers, in one transaction;
-    {job id: the run it reuses}. The others stay queued, to be sent to the broker."""
-    found = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    reused = settle_reusable(
-        session=session, jobs=[found[job_id] for job_id in job_ids if job_id in found]
-    )
-    session.commit()
-    return reused

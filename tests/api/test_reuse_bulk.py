@@ -114,3 +114,26 @@ def test_sweep_reuse_commits_the_children_settled(api: Api) -> None:
     statuses = [(job_id, status) for batch in batches for job_id, status in batch]
     assert sorted(statuses) == sorted((i, s) for i in ids for s in ("queued", "succeeded"))
     assert [len(batch) for batch in batches if batch] == [4]
+
+
+def test_job_reuse_commits_the_job_settled(api: Api, tmp_path: Path) -> None:
+    """POST /jobs with `reuse` likewise: the job is created and settled in one commit, so no
+    reader and no worker's claim ever sees it queued (before: two transactions)."""
+    source = api.new_job(**BODY)
+    train(api.database_url, source)
+    batches: list[list[tuple[str, str]]] = []
+
+    def heard(committed: Committed) -> None:
+        batches.append([(m["job_id"], m["data"].get("status")) for m in committed.events])
+
+    add_commit_listener(heard)
+    try:
+        response = api.post_job(**BODY, reuse=True)
+    finally:
+        remove_commit_listener(heard)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert (job["status"], job["reused_from"]) == ("succeeded", str(source))
+    assert [sorted(batch) for batch in batches if batch] == [
+        sorted([(job["id"], "queued"), (job["id"], "succeeded")])
+    ]
