@@ -57,6 +57,9 @@ def test_job_page_list_and_submit_form(page: tuple[Any, Watch], service: Service
         screenshot(tab, "job-page-running", full_page=False)
         tab.click("#spec-details summary")
         assert tab.is_visible("#job-spec")
+        # A CIFAR job: no rows of dashes for an uploaded data set's facts (issue 19).
+        keys = tab.locator("#job-spec th").all_text_contents()
+        assert "depth" in keys and not [k for k in keys if k.startswith("dataset ")], keys
 
         http.post(f"/sweeps/{sweep_id}/cancel")  # the CPU is shared
         wait_job(http, job["id"], diagnose=service.processes.diagnose)

@@ -40,7 +40,7 @@ export async function jobPage(view, { match }) {
   // The curves first (what a person came for), the long spec folded away below them.
   const charts = new JobCharts(view);
   view.append(
-    h("details", { class: "spec-details", id: "spec-details" }, h("summary", {}, `Spec (${Object.keys(job.spec).length} values)`), specTable(job.spec)),
+    h("details", { class: "spec-details", id: "spec-details" }, h("summary", {}, `Spec (${specRows(job.spec).length} values)`), specTable(job.spec)),
     results,
     report,
     h("section", { class: "log" }, h("h2", {}, "Event log"), log),
@@ -256,7 +256,16 @@ export async function jobPage(view, { match }) {
   };
 }
 
+// An uploaded data set's facts (issue 19: fingerprint, classes, images) are null for the
+// built-in data sets: rows of dashes that say nothing, so they are left out there.
+const UPLOAD_FACT = /^dataset_/;
+
+function specRows(spec) {
+  return Object.entries(spec).filter(([key, value]) => !(value === null && UPLOAD_FACT.test(key)));
+}
+
 function specTable(spec) {
+  const rows = specRows(spec);
   return h(
     "table",
     { class: "spec", id: "job-spec" },
@@ -264,7 +273,7 @@ function specTable(spec) {
     h(
       "tbody",
       {},
-      Object.entries(spec).map(([key, value]) =>
+      rows.map(([key, value]) =>
         h("tr", {}, h("th", { scope: "row" }, key.replaceAll("_", " ")), h("td", { class: "mono" }, value === null ? "—" : String(value))),
       ),
     ),
