@@ -128,8 +128,10 @@ def test_a_sweep_from_queued_to_its_report_and_figure_live(
 
     # The report filled in as the runs ended: the API's fractions in % (2 decimals, as the
     # Markdown report), beside the published ones.
+    # Functions, not bare expressions: Playwright polls an expression with eval(), which the
+    # dashboard's CSP (script-src 'self') refuses whenever the first check is false.
     tab.wait_for_function(
-        "document.querySelectorAll('#report-table tbody tr').length === 2 && "
+        "() => document.querySelectorAll('#report-table tbody tr').length === 2 && "
         "[...document.querySelectorAll('#report-table td[data-col=runs]')]"
         ".every(td => td.textContent === '1 / 1')",
         timeout=30_000,
@@ -156,7 +158,7 @@ def test_a_sweep_from_queued_to_its_report_and_figure_live(
 
     # The figure, fetched with the key in a header and shown from an object URL.
     tab.wait_for_function(
-        "document.querySelector('#sweep-figure-img')?.naturalWidth > 0", timeout=30_000
+        "() => document.querySelector('#sweep-figure-img')?.naturalWidth > 0", timeout=30_000
     )
     assert (tab.get_attribute("#sweep-figure-img", "src") or "").startswith("blob:")
     screenshot(tab, "sweep")
