@@ -8,13 +8,13 @@ skipped; a missing file is refused by name.
 from __future__ import annotations
 
 import io
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.cifar_unpickler import load_cifar_pickle
 from core.datasets.archive import Member, ignored
 from core.datasets.canonical import Canonical
 from core.datasets.errors import DatasetRejected
@@ -49,27 +49,6 @@ LAYOUTS = (
     ),
 )
 
-# The published files hold numpy arrays, lists, ints and byte strings; nothing else may be
-# built, so that an uploaded pickle cannot run code (pickle.load alone would run anything).
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),  # numpy arrays pickled by Python 3 at protocol 2
-}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR file")
-        if module == "numpy.core.multiarray":  # numpy 2 keeps that name only as an alias
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
-
 
 def layout_of(name: str) -> Layout | None:
     """The CIFAR layout whose folder the member is in, if any."""
@@ -79,7 +58,7 @@ def layout_of(name: str) -> Layout | None:
 
 def _unpickle(name: str, data: bytes) -> dict[bytes, Any]:
     try:
-        content = _Unpickler(io.BytesIO(data), encoding="bytes").load()
+        content = load_cifar_pickle(io.BytesIO(data))
     except Exception as error:  # a hostile pickle raises anything; each is a refusal
         raise DatasetRejected(name, f"not a CIFAR python pickle ({error})") from error
     if not isinstance(content, dict):
