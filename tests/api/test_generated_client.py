@@ -86,14 +86,20 @@ def generate(url: str, where: Path) -> tuple[Any, str]:
         sys.path.remove(str(where))
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_generated_client_submits_polls_and_reads_the_report_typed(
-    started: str, database_url: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def client_package(started: str, tmp_path: Path) -> Any:
+    """The client generated from the started API's schema; the generator printed no warning."""
     if not GENERATOR.is_file():
         pytest.fail("openapi-python-client is missing: pip install -e '.[dev]'")
-    client_package, output = generate(started, tmp_path)
+    package, output = generate(started, tmp_path)
     assert "WARNING" not in output and "Cannot parse" not in output, output
+    return package
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_generated_client_submits_polls_and_reads_the_report_typed(
+    started: str, database_url: str, client_package: Any
+) -> None:
     name = client_package.__name__
     models = importlib.import_module(f"{name}.models")
     create = importlib.import_module(f"{name}.api.jobs.create_jobs_post")
@@ -141,12 +147,8 @@ def read_sweep_report(package: Any, api: Any, database_url: str) -> Any:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_generated_client_reads_a_sweep_report_typed(
-    started: str, database_url: str, tmp_path: Path
+    started: str, database_url: str, client_package: Any
 ) -> None:
-    if not GENERATOR.is_file():
-        pytest.fail("openapi-python-client is missing: pip install -e '.[dev]'")
-    client_package, output = generate(started, tmp_path)
-    assert "WARNING" not in output and "Cannot parse" not in output, output
     client = client_package.AuthenticatedClient(base_url=started, token=new_key(database_url))
     with client as api:
         report, models = read_sweep_report(client_package, api, database_url)
