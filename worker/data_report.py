@@ -10,11 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+from core.cifar_layout import LAYOUTS, missing, present
 from core.settings import Settings
 from core.store.db import session_scope
 from core.store.worker_data import REPORT_EVERY_S, report_data
 from core.trainer.cifar_pickle import read_pickle
-from core.trainer.layout import LAYOUTS, missing, present
 
 log = logging.getLogger(__name__)
 

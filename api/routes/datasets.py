@@ -31,7 +31,7 @@ from api.schemas.datasets import (
 )
 from api.submission.job_queue import QueueUnavailable
 from core.architecture import DATASET_CLASSES
-from core.datasets.cifar import LAYOUTS
+from core.cifar_layout import LAYOUTS, missing
 from core.estimate import DATASET_IMAGES
 from core.messaging.dataset_queue import DATASET_QUEUE, PROCESS_TASK
 from core.settings import Settings
@@ -221,9 +221,8 @@ async def list_(owner: CurrentOwner, session: SessionDep, settings: SettingsDep)
 def builtin(settings: Settings) -> list[BuiltinDataset]:
     """CIFAR-10 and CIFAR-100, and whether the API's DATA_DIR holds their files."""
     found = []
-    for layout, name in zip(LAYOUTS, DATASET_CLASSES, strict=True):
-        files = [*layout.train, layout.test, layout.meta]
-        here = all((FilePath(settings.data_dir) / layout.folder / f).is_file() for f in files)
+    for name in LAYOUTS:
+        here = not missing(FilePath(settings.data_dir), name)
         train, test = DATASET_IMAGES[name]
         found.append(
             BuiltinDataset(

@@ -9,51 +9,21 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.cifar_layout import LAYOUTS, CifarLayout
 from core.cifar_unpickler import load_cifar_pickle
 from core.datasets.archive import Member, ignored
 from core.datasets.canonical import Canonical
 from core.datasets.errors import DatasetRejected
 
 
-@dataclass(frozen=True)
-class Layout:
-    folder: str
-    train: tuple[str, ...]
-    test: str
-    meta: str
-    label_key: bytes
-    names_key: bytes
-
-
-LAYOUTS = (
-    Layout(
-        folder="cifar-10-batches-py",
-        train=tuple(f"data_batch_{i}" for i in range(1, 6)),
-        test="test_batch",
-        meta="batches.meta",
-        label_key=b"labels",
-        names_key=b"label_names",
-    ),
-    Layout(
-        folder="cifar-100-python",
-        train=("train",),
-        test="test",
-        meta="meta",
-        label_key=b"fine_labels",
-        names_key=b"fine_label_names",
-    ),
-)
-
-
-def layout_of(name: str) -> Layout | None:
+def layout_of(name: str) -> CifarLayout | None:
     """The CIFAR layout whose folder the member is in, if any."""
     top = name.split("/", 1)[0]
-    return next((layout for layout in LAYOUTS if layout.folder == top), None)
+    return next((layout for layout in LAYOUTS.values() if layout.folder == top), None)
 
 
 def _unpickle(name: str, data: bytes) -> dict[bytes, Any]:
@@ -89,8 +59,10 @@ def _batch(name: str, data: bytes, label_key: bytes) -> tuple[np.ndarray, np.nda
     return images.reshape(-1, 3, 32, 32), labels
 
 
-def read(members: Iterable[Member], layout: Layout) -> Canonical:
-    wanted = {f"{layout.folder}/{n}" for n in (*layout.train, layout.test, layout.meta)}
+def read(members: Iterable[Member], layout: CifarLayout) -> Canonical:
+    wanted = {
+        f"{layout.folder}/{n}" for n in (*layout.train_files, layout.test_file, layout.meta_file)
+    }
     found: dict[str, bytes] = {}
     for member in members:
         if member.name.endswith("/") or ignored(member.name):
@@ -103,14 +75,21 @@ def read(members: Iterable[Member], layout: Layout) -> Canonical:
     if missing:
         raise DatasetRejected(missing[0], "missing from the CIFAR archive")
     path = f"{layout.folder}/"
-    batches = [_batch(path + n, found[path + n], layout.label_key) for n in layout.train]
-    x_test, y_test = _batch(path + layout.test, found[path + layout.test], layout.label_key)
-    meta = _unpickle(path + layout.meta, found[path + layout.meta])
+    batches = [_batch(path + n, found[path + n], layout.label_key) for n in layout.train_files]
+    x_test, y_test = _batch(
+        path + layout.test_file, found[path + layout.test_file], layout.label_key
+    )
+    meta = _unpickle(path + layout.meta_file, found[path + layout.meta_file])
     names = meta.get(layout.names_key)
     if not isinstance(names, list) or not all(isinstance(n, (bytes, str)) for n in names):
-        raise DatasetRejected(path + layout.meta, f"{layout.names_key!r} must list class names")
+        raise DatasetRejected(
+            path + layout.meta_file, f"{layout.names_key!r} must list class names"
+        )
     classes = [n.decode() if isinstance(n, bytes) else n for n in names]
-    for (_, labels), n in [*zip(batches, layout.train, strict=True), ((None, y_test), layout.test)]:
+    for (_, labels), n in [
+        *zip(batches, layout.train_files, strict=True),
+        ((None, y_test), layout.test_file),
+    ]:
         if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
             raise DatasetRejected(
                 path + n, f"labels outside 0..{len(classes) - 1} ({len(classes)} classes)"

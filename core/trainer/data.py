@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torchvision.datasets import utils as tv_utils
 
+from core.cifar_layout import CifarLayout, archive_name, expected_files, layout_of, missing
 from core.trainer.cifar_pickle import read_pickle
 from core.trainer.errors import DatasetNotFoundError
-from core.trainer.layout import CifarLayout, archive_name, expected_files, layout_of, missing
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.cifar_layout import present
 from core.trainer import data as data_module
 from core.trainer.data import load_cifar
 from core.trainer.errors import DatasetNotFoundError
-from core.trainer.layout import present
 from testkit.cifar_files import CIFAR10_CLASSES, CIFAR100_CLASSES, write_cifar10
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import torch
 import torchvision
 
+from core.cifar_layout import expected_files
 from core.spec import TrainConfig
 from core.trainer.compiled import compile_enabled
 from core.trainer.device import choose_precision, resolve_device
 from core.trainer.fingerprint import dataset_fingerprint
-from core.trainer.layout import expected_files
 from worker.training_process.job_run import JobRun
 
 _ROOT = Path(__file__).resolve().parent.parent

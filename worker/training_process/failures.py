@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from core.cifar_layout import LAYOUTS, archive_name, expected_files
 from core.settings import Settings
 from core.spec import ResolvedSpec, TrainConfig
 from core.trainer.errors import (
@@ -19,7 +20,6 @@ from core.trainer.errors import (
     IncompatibleWeightsError,
     TrainingDivergedError,
 )
-from core.trainer.layout import LAYOUTS, archive_name, expected_files
 
 DATASET_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 

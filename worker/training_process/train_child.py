@@ -62,8 +62,8 @@ def warm_up(data_dir: Path) -> None:
     would not be the job's own fresh one."""
     import torch
 
+    from core.cifar_layout import LAYOUTS
     from core.trainer import data, fit  # noqa: F401  (torch and torchvision come in here)
-    from core.trainer.layout import LAYOUTS
     from core.trainer.models import build_model
     from worker.training_process import training  # noqa: F401
 
