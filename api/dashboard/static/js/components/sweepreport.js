@@ -35,7 +35,7 @@ export function reportTable(report) {
           {},
           h("th", { scope: "col" }, "network"),
           h("th", { scope: "col" }, "dataset"),
-          h("th", { scope: "col", class: "num" }, "runs ended"),
+          h("th", { scope: "col", class: "num" }, "runs finished"),
           h("th", { scope: "col", class: "num", title: defs.final }, `final test error (${unit})`),
           h("th", { scope: "col", class: "num" }, `min – max (${unit})`),
           h(
